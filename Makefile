@@ -1,0 +1,48 @@
+# shoplens: every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+DEMO_STORE ?= demo.duckdb
+
+.PHONY: help install demo test lint fmt bench clean
+
+help:
+	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, print the summary"
+	@echo "make test   lint, type-check and run the whole test suite"
+	@echo "make bench  run the benchmarks (ours vs baselines, ratios printed)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/shoplens generate --customers 20000 --days 730 --seed 7 --store $(DEMO_STORE) --force
+	$(VENV)/bin/shoplens status --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens kpis --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens kpis --store $(DEMO_STORE) --by month
+	$(VENV)/bin/shoplens segments --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens cohorts --store $(DEMO_STORE)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
+	$(PY) -m pytest
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_analytics.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)

@@ -1,0 +1,60 @@
+"""Frozen settings from ``SHOPLENS_*`` environment variables and ``shoplens.toml``.
+
+Precedence (highest first): explicit CLI options, environment variables
+(``SHOPLENS_TIMEZONE=Europe/Paris``), the TOML file (``./shoplens.toml`` or the file
+named by ``SHOPLENS_CONFIG``), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from shoplens.store.db import check_timezone
+
+DEFAULT_CONFIG_FILE = "shoplens.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPLENS_", frozen=True, extra="forbid")
+
+    store: Path = Path("shoplens.duckdb")
+    """The DuckDB store file."""
+    timezone: str = "UTC"
+    """The shop's IANA time zone: hours, weekdays, days, months and cohorts use it."""
+    currency: str = "EUR"
+    """The reporting currency of the store."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_tz(cls, v: str) -> str:
+        return check_timezone(v)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("SHOPLENS_CONFIG", DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings with ``overrides`` (e.g. CLI options; ``None`` values are ignored)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

@@ -1,0 +1,18 @@
+"""User-facing errors.
+
+Everything a user can cause (bad options, a missing or corrupt store, a store without
+the tables a command needs) raises a :class:`ShoplensError`. The CLI prints its message
+on one line and exits non-zero; anything else is a bug and keeps its traceback.
+"""
+
+
+class ShoplensError(Exception):
+    """An error caused by input or environment, with a message meant for the user."""
+
+
+class StoreError(ShoplensError):
+    """The store file is missing, corrupt, locked or lacks a required table."""
+
+
+class InvalidParameterError(ShoplensError, ValueError):
+    """An option or parameter is out of range or malformed."""

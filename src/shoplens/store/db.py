@@ -1,0 +1,163 @@
+"""Opening and creating the DuckDB store file.
+
+Loads are atomic: a new store is built in a temporary file next to the target and moved
+over it with ``os.replace`` only once everything is written and validated, so a failed
+run leaves the previous store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import duckdb
+
+from shoplens.errors import InvalidParameterError, StoreError
+from shoplens.schema import CANONICAL, TRUTH, Table
+
+ALL_TABLES: dict[str, Table] = {**CANONICAL, **TRUTH}
+
+
+def check_timezone(tz: str) -> str:
+    """Return ``tz`` if it names an IANA time zone, else raise a user error."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameterError(
+            f"unknown time zone {tz!r} (expected an IANA name such as 'Europe/Paris' or 'UTC')"
+        ) from None
+    return tz
+
+
+def open_store(
+    path: str | Path, *, read_only: bool = False, timezone: str = "UTC"
+) -> duckdb.DuckDBPyConnection:
+    """Open an existing store; analytics on it run in the shop's ``timezone``."""
+    path = Path(path)
+    check_timezone(timezone)
+    if not path.exists():
+        raise StoreError(f"store {path} not found (create one with 'shoplens generate')")
+    if path.is_dir():
+        raise StoreError(f"store {path} is a directory, not a DuckDB file")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        msg = str(exc)
+        if "lock" in msg.lower():
+            raise StoreError(f"store {path} is in use by another process ({msg})") from None
+        raise StoreError(f"store {path} is not a readable DuckDB file: {msg}") from None
+    except duckdb.Error as exc:
+        raise StoreError(f"store {path} could not be opened: {exc}") from None
+    con.execute("SET TimeZone = ?", [timezone])
+    return con
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def require_tables(
+    con: duckdb.DuckDBPyConnection, names: Iterable[str], path: str | Path, *, why: str = ""
+) -> None:
+    """Raise a :class:`StoreError` naming the first table the store lacks."""
+    have = existing_tables(con)
+    missing = [n for n in names if n not in have]
+    if missing:
+        purpose = f" needed {why}" if why else ""
+        raise StoreError(
+            f"store {path} has no table {', '.join(repr(m) for m in missing)}{purpose}"
+            " (fill it with 'shoplens generate')"
+        )
+
+
+def create_tables(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = None) -> None:
+    """Create canonical (and truth) tables without key indexes; see :func:`finalize_keys`."""
+    for name in names if names is not None else ALL_TABLES:
+        con.execute(ALL_TABLES[name].ddl())
+
+
+def load_table(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
+    """Append ``data`` (an Arrow table/batch/reader, DataFrame or relation) to ``name``.
+
+    Columns are matched by name; DuckDB casts types (e.g. integer ids to VARCHAR) in
+    parallel. Timestamps must be timezone-aware (UTC) Arrow timestamps.
+    """
+    if name not in ALL_TABLES:
+        raise ValueError(f"unknown table {name!r}")
+    con.register("__shoplens_load", data)
+    try:
+        con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM __shoplens_load')
+    finally:
+        con.unregister("__shoplens_load")
+
+
+def finalize_keys(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = None) -> None:
+    """Declare primary keys after bulk loading, or check uniqueness where not enforced."""
+    have = existing_tables(con)
+    for name in names if names is not None else ALL_TABLES:
+        table = ALL_TABLES[name]
+        if name not in have:
+            continue
+        cols = ", ".join(f'"{c}"' for c in table.key)
+        if table.enforce_key:
+            try:
+                con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({cols})')
+            except duckdb.ConstraintException as exc:
+                raise StoreError(f"duplicate key in table {name!r}: {exc}") from None
+        else:
+            dup = con.execute(
+                f'SELECT {cols} FROM "{name}" GROUP BY ALL HAVING count(*) > 1 LIMIT 1'
+            ).fetchone()
+            if dup is not None:
+                raise StoreError(f"duplicate key {dup} in table {name!r} ({cols})")
+
+
+def write_new_store(
+    path: str | Path,
+    build: Callable[[duckdb.DuckDBPyConnection], None],
+    *,
+    overwrite: bool = False,
+) -> None:
+    """Build a brand-new store with ``build(con)`` and move it into place atomically.
+
+    ``build`` gets a connection (TimeZone UTC) to an empty temporary database; when it
+    returns, the file is checkpointed and renamed over ``path``. If anything raises,
+    the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"store {path} is a directory, not a DuckDB file")
+    if path.exists() and not overwrite:
+        raise StoreError(f"store {path} already exists (use --force to replace it)")
+    if not path.parent.exists():
+        raise StoreError(f"directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    _remove_db_files(tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            build(con)
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        os.replace(tmp, path)
+        # a stale WAL of the replaced store must not be replayed onto the new file
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{path}.wal")
+    except BaseException:
+        _remove_db_files(tmp)
+        raise
+
+
+def _remove_db_files(path: Path) -> None:
+    for p in (path, Path(f"{path}.wal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
