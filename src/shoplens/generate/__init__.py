@@ -1,0 +1,23 @@
+"""The shop simulator: a behavioural model of customers, catalog, orders and events.
+
+Public API: :class:`SimulationParams`, :func:`simulate` (in memory) and
+:func:`generate_into` (into a store connection), :class:`GenerationSummary`, and
+:func:`parse_country_weights` for command-line options.
+"""
+
+from shoplens.generate.params import (
+    DEFAULT_COUNTRY_WEIGHTS,
+    GenerationSummary,
+    SimulationParams,
+    parse_country_weights,
+)
+from shoplens.generate.simulator import generate_into, simulate
+
+__all__ = [
+    "DEFAULT_COUNTRY_WEIGHTS",
+    "GenerationSummary",
+    "SimulationParams",
+    "generate_into",
+    "parse_country_weights",
+    "simulate",
+]

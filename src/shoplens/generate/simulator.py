@@ -1,0 +1,313 @@
+"""Running the simulation: blocks of customers, global order ids, loading the store.
+
+Randomness: every piece has its own generator derived from the seed with a fixed
+``SeedSequence`` spawn key (calendar, catalog, and per block of ``BLOCK`` customers),
+so results depend only on the seed and the parameters, not on ``chunk_size``.
+
+Two phases: (1) per block, customers, their traits and their order times; (2) order
+ids are the global rank of the order time (real shops number orders in time order),
+then per chunk of blocks the order contents (and events) are generated and loaded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from shoplens.generate.calendar import Calendar, build_calendar, to_datetime
+from shoplens.generate.catalog import Catalog, build_catalog
+from shoplens.generate.events import EventParams, generate_events
+from shoplens.generate.orders import (
+    TS,
+    Lifetimes,
+    order_contents,
+    order_times,
+    truth_table,
+)
+from shoplens.generate.params import GenerationSummary, SimulationParams
+from shoplens.generate.pools import Pools, build_pools
+from shoplens.generate.population import CustomerBlock, customers_table, make_customers
+from shoplens.store.db import create_tables, finalize_keys, load_table
+
+I64 = npt.NDArray[np.int64]
+Progress = Callable[[str, int, int], None]
+
+BLOCK = 50_000
+"""Customers per random-number block (fixed: results must not depend on chunking)."""
+
+# spawn keys of the independent random streams
+_CALENDAR, _CATALOG, _PEOPLE, _ORDERS, _EVENTS = 0, 1, 3, 4, 5
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@dataclass
+class _Block:
+    index: int
+    customers: CustomerBlock
+    life: Lifetimes
+    order_id: I64 | None = None
+
+
+class _Simulation:
+    def __init__(self, params: SimulationParams) -> None:
+        params.validate()
+        self.params = params
+        weights = params.normalized_country_weights()
+        self.countries = tuple(weights)
+        self.country_p = np.array(list(weights.values()))
+        self.cal: Calendar = build_calendar(
+            params.start_date,
+            params.days,
+            params.timezone,
+            params.seasonality,
+            params.promo_intensity,
+            _rng(params.seed, _CALENDAR),
+        )
+        self.catalog: Catalog = build_catalog(params.products, _rng(params.seed, _CATALOG))
+        self.pools: Pools = build_pools(self.countries, params.seed)
+        n = params.customers
+        self.block_sizes = [min(BLOCK, n - s) for s in range(0, n, BLOCK)]
+        per_chunk = max(1, -(-params.chunk_size // BLOCK))
+        nb = len(self.block_sizes)
+        self.chunks = [list(range(i, min(i + per_chunk, nb))) for i in range(0, nb, per_chunk)]
+        self.blocks: list[_Block | None] = []  # phase-1 state, dropped once loaded
+        self.event_params = EventParams(days=params.event_days)
+        self.event_products = self.catalog.table.append_column(
+            "popularity", pa.array(self.catalog.popularity)
+        )
+        self.n_events = 0
+        self.n_sessions = 0
+
+    @property
+    def start(self) -> datetime:
+        return to_datetime(int(self.cal.day_start_utc_us[self.cal.period_start]))
+
+    @property
+    def end(self) -> datetime:
+        return to_datetime(self.cal.end_utc_us)
+
+    # phase 1 ------------------------------------------------------------------------
+    def people(self, chunk: list[int]) -> tuple[pa.Table, pa.Table]:
+        """Customers + order times of a chunk's blocks; returns customers and truth."""
+        cust_tables, truth_tables = [], []
+        for b in chunk:
+            rng = _rng(self.params.seed, _PEOPLE, b)
+            cb = make_customers(
+                b * BLOCK + 1, self.block_sizes[b], self.cal, self.country_p, self.params.churn, rng
+            )
+            life = order_times(cb, self.cal, rng)
+            self.blocks.append(_Block(b, cb, life))
+            cust_tables.append(customers_table(cb, life.signup_us, self.countries, self.pools, rng))
+            truth_tables.append(truth_table(cb, life, self.cal.end_utc_us))
+        return pa.concat_tables(cust_tables), pa.concat_tables(truth_tables)
+
+    def number_orders(self) -> int:
+        """Global order ids 1..n by order time (ties: block order, then row)."""
+        blocks = [b for b in self.blocks if b is not None]
+        all_ts = np.concatenate([b.life.orders.ts_us for b in blocks])
+        ids = np.empty(len(all_ts), dtype=np.int64)
+        ids[np.argsort(all_ts, kind="stable")] = np.arange(1, len(all_ts) + 1, dtype=np.int64)
+        pos = 0
+        for b in blocks:
+            m = len(b.life.orders.ts_us)
+            b.order_id = ids[pos : pos + m]
+            pos += m
+        return len(all_ts)
+
+    # phase 2 ------------------------------------------------------------------------
+    def orders(
+        self, chunk: list[int]
+    ) -> tuple[pa.Table, pa.Table, list[tuple[_Block, pa.Table, pa.Table]]]:
+        """Orders and order items of a chunk's blocks, and the same per block."""
+        o_tables, i_tables, parts = [], [], []
+        p = self.params
+        for b in chunk:
+            blk = self.blocks[b]
+            assert blk is not None
+            assert blk.order_id is not None
+            orders, items = order_contents(
+                blk.customers,
+                blk.life.orders,
+                blk.order_id,
+                self.cal,
+                self.catalog,
+                promo_intensity=p.promo_intensity,
+                cancel_rate=p.cancel_rate,
+                return_rate=p.return_rate,
+                currency=p.currency,
+                rng=_rng(p.seed, _ORDERS, b),
+            )
+            o_tables.append(orders)
+            i_tables.append(items)
+            parts.append((blk, orders, items))
+        return pa.concat_tables(o_tables), pa.concat_tables(i_tables), parts
+
+    def events(self, blk: _Block, orders: pa.Table, items: pa.Table) -> pa.Table:
+        """The clickstream of one block (ids continue from the previous block)."""
+        customers = pa.table(
+            {
+                "customer_id": pa.array(blk.customers.customer_ids()),
+                "signup_ts": pa.array(blk.life.signup_us, TS),
+            }
+        )
+        chunk = generate_events(
+            _rng(self.params.seed, _EVENTS, blk.index),
+            orders=orders.select(["order_id", "customer_id", "order_ts"]),
+            order_items=items.select(["order_id", "product_id"]),
+            customers=customers,
+            products=self.event_products,
+            start=self.start,
+            end=self.end,
+            params=self.event_params,
+            id_offset=self.n_events + 1,
+            session_offset=self.n_sessions + 1,
+        )
+        self.n_events += chunk.n_events
+        self.n_sessions += chunk.n_sessions
+        table: pa.Table = chunk.table
+        return table
+
+    def release(self, chunk: list[int]) -> None:
+        for b in chunk:
+            self.blocks[b] = None
+
+
+@dataclass(frozen=True)
+class _Load:
+    name: str
+    table: pa.Table
+
+
+@dataclass(frozen=True)
+class _Progress:
+    stage: str
+    done: int
+    total: int
+
+
+def _run(params: SimulationParams) -> Iterator[_Load | _Progress]:
+    """The simulation as a stream of tables to load, with a progress mark per chunk."""
+    sim = _Simulation(params)
+    yield _Load("products", sim.catalog.table)
+    total = params.customers
+    done = 0
+    for chunk in sim.chunks:
+        customers, truth = sim.people(chunk)
+        yield _Load("customers", customers)
+        yield _Load("truth_customers", truth)
+        done += customers.num_rows
+        yield _Progress("customers", done, total)
+    sim.number_orders()
+    done = 0
+    for chunk in sim.chunks:
+        orders, items, parts = sim.orders(chunk)
+        yield _Load("orders", orders)
+        yield _Load("order_items", items)
+        if params.events:  # per block: the clickstream is the largest table
+            for blk, block_orders, block_items in parts:
+                yield _Load("events", sim.events(blk, block_orders, block_items))
+        del parts
+        sim.release(chunk)
+        done += sum(sim.block_sizes[b] for b in chunk)
+        yield _Progress("orders", done, total)
+
+
+def simulate(params: SimulationParams) -> dict[str, pa.Table]:
+    """The whole simulated shop in memory (tests, small shops): table name -> Arrow table.
+
+    Keys: the canonical tables (``customers``, ``products``, ``orders``, ``order_items``,
+    ``events``) and the ground truth (``truth_customers``). Ids are int64.
+    """
+    parts: dict[str, list[pa.Table]] = {}
+    for item in _run(params):
+        if isinstance(item, _Load):
+            parts.setdefault(item.name, []).append(item.table)
+    return {name: pa.concat_tables(tables) for name, tables in parts.items()}
+
+
+_DONE = object()
+
+
+def _in_background(
+    items: Iterator[_Load | _Progress], depth: int = 1
+) -> Iterator[_Load | _Progress]:
+    """Run the generator in a thread so numpy generation overlaps DuckDB loading.
+
+    The order of items (and so every random draw) is unchanged; errors are re-raised.
+    """
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_DONE)
+        except BaseException as exc:  # handed over to the consumer
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, name="shoplens-generate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            got = q.get()
+            if got is _DONE:
+                break
+            if isinstance(got, BaseException):
+                raise got
+            assert isinstance(got, _Load | _Progress)
+            yield got
+    finally:
+        stop.set()
+        worker.join()
+
+
+def generate_into(
+    con: duckdb.DuckDBPyConnection,
+    params: SimulationParams,
+    on_progress: Progress | None = None,
+) -> GenerationSummary:
+    """Create the canonical + truth tables on an empty store and fill them.
+
+    ``on_progress(stage, done, total)`` is called (in the caller's thread) at least
+    once per chunk, after the chunk is loaded: stages ``customers``, ``orders``, then
+    ``keys``. Returns rows per table and seconds per stage (``generate`` includes
+    loading, ``keys`` is :func:`store.finalize_keys`).
+    """
+    params.validate()
+    t0 = time.perf_counter()
+    create_tables(con)
+    rows: dict[str, int] = {}
+    for item in _in_background(_run(params)):
+        if isinstance(item, _Load):
+            load_table(con, item.name, item.table)
+            rows[item.name] = rows.get(item.name, 0) + item.table.num_rows
+        elif on_progress is not None:
+            on_progress(item.stage, item.done, item.total)
+    t1 = time.perf_counter()
+    if on_progress is not None:
+        on_progress("keys", 0, 1)
+    finalize_keys(con)
+    t2 = time.perf_counter()
+    if on_progress is not None:
+        on_progress("keys", 1, 1)
+    return GenerationSummary(rows=rows, seconds={"generate": t1 - t0, "keys": t2 - t1})
