@@ -21,6 +21,10 @@ from shoplens.schema import CANONICAL, TRUTH, Table
 
 ALL_TABLES: dict[str, Table] = {**CANONICAL, **TRUTH}
 
+# TEMP tables whose name starts with this prefix are caches derived from the store
+# (e.g. the per-order facts of ``shoplens.analytics.facts``); writes drop them.
+CACHE_PREFIX = "__shoplens_cache_"
+
 
 def check_timezone(tz: str) -> str:
     """Return ``tz`` if it names an IANA time zone, else raise a user error."""
@@ -53,6 +57,7 @@ def open_store(
     except duckdb.Error as exc:
         raise StoreError(f"store {path} could not be opened: {exc}") from None
     con.execute("SET TimeZone = ?", [timezone])
+    con.execute("SET enable_progress_bar = false")  # the CLI draws its own
     return con
 
 
@@ -91,6 +96,7 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
     """
     if name not in ALL_TABLES:
         raise ValueError(f"unknown table {name!r}")
+    drop_cached_tables(con)
     con.register("__shoplens_load", data)
     try:
         con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM __shoplens_load')
@@ -98,8 +104,27 @@ def load_table(con: duckdb.DuckDBPyConnection, name: str, data: Any) -> None:
         con.unregister("__shoplens_load")
 
 
-def finalize_keys(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = None) -> None:
-    """Declare primary keys after bulk loading, or check uniqueness where not enforced."""
+def drop_cached_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop this connection's cached derived tables (TEMP tables named ``CACHE_PREFIX*``)."""
+    rows = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+        [CACHE_PREFIX],
+    ).fetchall()
+    for (table,) in rows:
+        con.execute(f'DROP TABLE IF EXISTS temp.main."{table}"')
+
+
+def finalize_keys(
+    con: duckdb.DuckDBPyConnection,
+    names: Iterable[str] | None = None,
+    *,
+    verify_unenforced: bool = True,
+) -> None:
+    """Declare primary keys after bulk loading, or check uniqueness where not enforced.
+
+    ``verify_unenforced=False`` skips the GROUP BY check of the unenforced keys
+    (order_items, events): for writers whose ids are unique by construction.
+    """
     have = existing_tables(con)
     for name in names if names is not None else ALL_TABLES:
         table = ALL_TABLES[name]
@@ -111,7 +136,7 @@ def finalize_keys(con: duckdb.DuckDBPyConnection, names: Iterable[str] | None = 
                 con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({cols})')
             except duckdb.ConstraintException as exc:
                 raise StoreError(f"duplicate key in table {name!r}: {exc}") from None
-        else:
+        elif verify_unenforced:
             dup = con.execute(
                 f'SELECT {cols} FROM "{name}" GROUP BY ALL HAVING count(*) > 1 LIMIT 1'
             ).fetchone()
@@ -144,6 +169,7 @@ def write_new_store(
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
             build(con)
             con.execute("CHECKPOINT")
         finally:
