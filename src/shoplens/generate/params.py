@@ -121,7 +121,7 @@ class SimulationParams:
     """The shop's IANA time zone: hour and weekday patterns are local, timestamps UTC."""
     events: bool = True
     """Also simulate the clickstream (``events`` table) from the orders."""
-    event_days: int | None = 90
+    event_days: int | None = 30
     """Keep the clickstream of the last ``event_days`` days only (None: whole period).
 
     Sessions are many (about 30 events per order), so shops keep a limited history."""
