@@ -1,7 +1,8 @@
 """Frozen settings from ``SHOPLENS_*`` environment variables and ``shoplens.toml``.
 
 Precedence (highest first): explicit CLI options, environment variables
-(``SHOPLENS_TIMEZONE=Europe/Paris``), the TOML file (``./shoplens.toml`` or the file
+(``SHOPLENS_TIMEZONE=Europe/Paris``, nested with ``__``:
+``SHOPLENS_SEGMENTS__VIP_TOP_SHARE=0.1``), the TOML file (``./shoplens.toml`` or the file
 named by ``SHOPLENS_CONFIG``), then the defaults below.
 """
 
@@ -18,13 +19,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shoplens.analytics.segments import SegmentRules
 from shoplens.store.db import check_timezone
 
 DEFAULT_CONFIG_FILE = "shoplens.toml"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SHOPLENS_", frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPLENS_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
 
     store: Path = Path("shoplens.duckdb")
     """The DuckDB store file."""
@@ -32,6 +36,8 @@ class Settings(BaseSettings):
     """The shop's IANA time zone: hours, weekdays, days, months and cohorts use it."""
     currency: str = "EUR"
     """The reporting currency of the store."""
+    segments: SegmentRules = SegmentRules()
+    """Rules of the behavioural segments (``[segments]`` in the TOML file)."""
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,216 @@
+"""The CLI end to end, in-process: real stores, real output, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from unittest.mock import patch
+
+import pytest
+
+from shoplens.cli import main
+
+SMALL = ["--customers", "600", "--days", "120", "--seed", "3", "--end", "2025-12-31"]
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with patch.object(sys, "argv", ["shoplens", *args]):
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "shop.duckdb"
+    with (
+        patch.object(sys, "argv", ["shoplens", "generate", *SMALL, "--store", str(path)]),
+        pytest.raises(SystemExit) as exit_info,
+    ):
+        main()
+    assert exit_info.value.code == 0
+    return path
+
+
+def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    _code, out, err = run(capsys)
+    assert "Usage" in out + err
+    for command in ("generate", "kpis", "segments", "cohorts", "status"):
+        assert command in out + err
+
+
+def test_generate_json_reports_row_counts(capsys, tmp_path: Path) -> None:
+    path = tmp_path / "g.duckdb"
+    code, out, _ = run(capsys, "generate", *SMALL, "--store", str(path), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["shoplens"] == "generate"
+    assert doc["version"] == 1
+    assert doc["tables"]["customers"] == 600
+    assert doc["tables"]["orders"] > 0
+    assert doc["tables"]["order_items"] >= doc["tables"]["orders"]
+
+
+def test_status_lists_tables_and_results(capsys, shop: Path) -> None:
+    code, out, _ = run(capsys, "status", "--store", str(shop), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    names = {t["table"]: t for t in doc["tables"]}
+    assert names["customers"]["rows"] == 600
+    assert names["orders"]["first"] >= "2025-09-02"
+    assert doc["missing_required"] == []
+
+
+def test_kpis_json_shape_and_saved_result(capsys, shop: Path) -> None:
+    code, out, _ = run(capsys, "kpis", "--store", str(shop), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["shoplens"], doc["version"], doc["by"]) == ("kpis", 1, None)
+    (row,) = doc["rows"]
+    assert (
+        row["orders"] == row["completed_orders"] + row["cancelled_orders"] + row["returned_orders"]
+    )
+    assert row["net_revenue"] == pytest.approx(
+        row["gross_revenue"]
+        - row["discounts"]
+        - row["cancelled_revenue"]
+        - row["returned_revenue"],
+        abs=0.05,
+    )
+    code, out, _ = run(capsys, "status", "--store", str(shop), "--json")
+    assert "kpis_total" in {r["result"] for r in json.loads(out)["results"]}
+
+
+def test_kpis_by_month_csv_adds_up_to_total(capsys, shop: Path) -> None:
+    _, out, _ = run(capsys, "kpis", "--store", str(shop), "--json", "--no-save")
+    total = json.loads(out)["rows"][0]["net_revenue"]
+    code, out, _ = run(capsys, "kpis", "--store", str(shop), "--by", "month", "--csv")
+    assert code == 0
+    lines = out.strip().splitlines()
+    header = lines[0].split(",")
+    assert header[0] == "month"
+    col = header.index("net_revenue")
+    months = [line.split(",") for line in lines[1:]]
+    assert [m[0] for m in months] == sorted(m[0] for m in months)
+    assert sum(float(m[col]) for m in months) == pytest.approx(total, abs=0.05)
+
+
+def test_kpis_period_filter(capsys, shop: Path) -> None:
+    args = ["kpis", "--store", str(shop), "--json", "--no-save"]
+    _, out, _ = run(capsys, *args, "--from", "2025-12-01", "--to", "2025-12-31")
+    december = json.loads(out)["rows"][0]["orders"]
+    _, out, _ = run(capsys, *args, "--by", "month")
+    by_month = {r["month"]: r["orders"] for r in json.loads(out)["rows"]}
+    assert december == by_month["2025-12"] > 0
+
+
+def test_segments_json(capsys, shop: Path) -> None:
+    code, out, _ = run(capsys, "segments", "--store", str(shop), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert sum(r["customers"] for r in doc["rfm"]) == doc["customers"]
+    assert sum(r["customers"] for r in doc["behaviour"]) == doc["customers"]
+    assert {r["segment"] for r in doc["behaviour"]} >= {"VIP", "Regular", "Occasional"}
+
+
+def test_cohorts_table_and_json(capsys, shop: Path) -> None:
+    code, out, _ = run(capsys, "cohorts", "--store", str(shop))
+    assert code == 0
+    assert "M0" in out
+    code, out, _ = run(capsys, "cohorts", "--store", str(shop), "--metric", "revenue", "--json")
+    rows = json.loads(out)["rows"]
+    assert all(r["value"] == pytest.approx(1.0) for r in rows if r["months_since"] == 0)
+
+
+def test_table_output_for_people(capsys, shop: Path) -> None:
+    code, out, _ = run(capsys, "kpis", "--store", str(shop), "--no-save")
+    assert code == 0
+    assert "net_revenue" in out
+    code, out, _ = run(capsys, "segments", "--store", str(shop), "--no-save")
+    assert code == 0
+    assert "Champions" in out
+
+
+# --- bad input: one line on stderr, exit 1 (or 2 for usage), no traceback, nothing written
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--customers", "-5"], "customers"),
+        (["--customers", "0"], "customers"),
+        (["--days", "0"], "days"),
+        (["--days", "100000"], "days"),
+        (["--churn", "-1"], "churn"),
+        (["--country-weights", "DE=abc"], "country_weights"),
+        (["--country-weights", "DE=-1"], "country_weights"),
+        (["--country-weights", "Germany=1"], "country_weights"),
+        (["--tz", "Mars/Olympus"], "time zone"),
+    ],
+)
+def test_generate_rejects_bad_options(capsys, tmp_path: Path, args, message) -> None:
+    path = tmp_path / "bad.duckdb"
+    code, _out, err = run(capsys, "generate", "--store", str(path), *args)
+    assert code == 1
+    assert message in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_refuses_to_overwrite_without_force(capsys, shop: Path) -> None:
+    before = shop.stat().st_mtime_ns, shop.stat().st_size
+    code, _, err = run(capsys, "generate", *SMALL, "--store", str(shop))
+    assert code == 1
+    assert "--force" in err
+    assert (shop.stat().st_mtime_ns, shop.stat().st_size) == before
+
+
+@pytest.mark.parametrize("command", ["kpis", "segments", "cohorts", "status"])
+def test_missing_store(capsys, tmp_path: Path, command: str) -> None:
+    code, _, err = run(capsys, command, "--store", str(tmp_path / "none.duckdb"))
+    assert code == 1
+    assert "not found" in err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+@pytest.mark.parametrize("command", ["kpis", "segments", "cohorts", "status"])
+def test_corrupt_store(capsys, tmp_path: Path, command: str) -> None:
+    bad = tmp_path / "bad.duckdb"
+    bad.write_bytes(b"\x00garbage" * 1000)
+    code, _, err = run(capsys, command, "--store", str(bad))
+    assert code == 1
+    assert "not a readable DuckDB file" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["kpis", "segments", "cohorts"])
+def test_store_without_tables(capsys, tmp_path: Path, command: str) -> None:
+    import duckdb
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    code, _, err = run(capsys, command, "--store", str(empty))
+    assert code == 1
+    assert "has no table 'orders'" in err
+
+
+def test_kpis_bad_options(capsys, shop: Path) -> None:
+    code, _, err = run(capsys, "kpis", "--store", str(shop), "--by", "planet")
+    assert code == 1
+    assert "planet" in err
+    code, _, err = run(
+        capsys, "kpis", "--store", str(shop), "--from", "2025-12-01", "--to", "2025-01-01"
+    )
+    assert code == 1
+    code, _, err = run(capsys, "kpis", "--store", str(shop), "--from", "2025-13-01")
+    assert code == 2
+    code, _, err = run(capsys, "kpis", "--store", str(shop), "--json", "--csv")
+    assert code == 1
+    assert "--json" in err
