@@ -1,0 +1,1 @@
+"""Baselines the benchmarks compare shoplens against (written the way tutorials do it)."""
