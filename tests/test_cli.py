@@ -144,6 +144,8 @@ def test_table_output_for_people(capsys, shop: Path) -> None:
     [
         (["--customers", "-5"], "customers"),
         (["--customers", "0"], "customers"),
+        (["--customers", "20000000"], "outside [1, 10,000,000]"),
+        (["--event-days", "-2"], "event_days"),
         (["--days", "0"], "days"),
         (["--days", "100000"], "days"),
         (["--churn", "-1"], "churn"),
@@ -214,3 +216,14 @@ def test_kpis_bad_options(capsys, shop: Path) -> None:
     code, _, err = run(capsys, "kpis", "--store", str(shop), "--json", "--csv")
     assert code == 1
     assert "--json" in err
+
+
+def test_kpis_empty_period_says_so(capsys, shop: Path) -> None:
+    args = ["kpis", "--store", str(shop), "--no-save", "--from", "2030-01-01"]
+    code, out, _ = run(capsys, *args, "--by", "month")
+    assert code == 0
+    assert "No orders between 2030-01-01 and the end" in out
+    code, out, _ = run(capsys, *args, "--json")
+    (row,) = json.loads(out)["rows"]
+    assert row["orders"] == 0
+    assert row["aov"] is None

@@ -72,7 +72,8 @@ def _settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise InvalidParameterError(f"invalid setting {where}: {first['msg']}") from None
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidParameterError(f"invalid setting {where}: {msg}") from None
 
 
 def _format(as_json: bool, as_csv: bool) -> Format:
@@ -266,6 +267,8 @@ def kpis_cmd(
                 title=f"KPIs, {period} ({settings.timezone})",
             )
         )
+    elif table.num_rows == 0:
+        out.print(f"No orders between {d0 or 'the start'} and {d1 or 'the end'}.")
     else:
         out.print(
             output.rich_table(

@@ -13,7 +13,9 @@ from shoplens.errors import InvalidParameterError
 from shoplens.generate.catalog import CATEGORIES
 from shoplens.store.db import check_timezone
 
-MAX_CUSTOMERS = 50_000_000
+# Memory grows about 1.5 GB per million customers (per-customer state is kept until
+# order ids are numbered in time order), so larger shops would not fit in memory.
+MAX_CUSTOMERS = 10_000_000
 MAX_DAYS = 7300
 MAX_STRENGTH = 10.0
 MIN_PRODUCTS = len(CATEGORIES)  # at least one product per category
