@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from unittest.mock import patch
@@ -227,3 +228,27 @@ def test_kpis_empty_period_says_so(capsys, shop: Path) -> None:
     (row,) = json.loads(out)["rows"]
     assert row["orders"] == 0
     assert row["aov"] is None
+
+
+def test_store_locked_by_another_process(capsys, shop: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True);"
+            " time.sleep(30)",
+            str(shop),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        code, _, err = run(capsys, "kpis", "--store", str(shop))
+        assert code == 1
+        assert "in use by another process" in err
+        assert len(err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
