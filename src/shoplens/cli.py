@@ -83,9 +83,14 @@ def _format(as_json: bool, as_csv: bool) -> Format:
 
 
 @contextmanager
-def _open(settings: Settings, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open(
+    settings: Settings, *, write: bool, needs_orders: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist."""
     con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
     try:
+        if needs_orders:
+            store.require_tables(con, ["orders", "order_items"], settings.store, why=needs_orders)
         yield con
     finally:
         con.close()
@@ -246,8 +251,7 @@ def kpis_cmd(
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
     d0, d1 = (start.date() if start else None), (stop.date() if stop else None)
-    with _open(settings, write=not no_save) as con:
-        store.require_tables(con, ["orders", "order_items"], settings.store, why="for KPIs")
+    with _open(settings, write=not no_save, needs_orders="for KPIs") as con:
         table = analytics.compute_kpis(con, start=d0, end=d1, by=by)
         if not no_save:
             store.write_result(
@@ -294,8 +298,7 @@ def segments_cmd(
     """RFM scores, the named RFM segments and the behavioural segments (VIP, promo addict...)."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save) as con:
-        store.require_tables(con, ["orders", "order_items"], settings.store, why="for segments")
+    with _open(settings, write=not no_save, needs_orders="for segments") as con:
         assigned = analytics.assign_segments(con, rules=settings.segments)
         rfm = analytics.segment_summary(assigned, "rfm")
         behaviour = analytics.segment_summary(assigned, "behaviour")
@@ -331,8 +334,7 @@ def cohorts_cmd(
     """Monthly acquisition cohorts: retention by month since first order."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save) as con:
-        store.require_tables(con, ["orders", "order_items"], settings.store, why="for cohorts")
+    with _open(settings, write=not no_save, needs_orders="for cohorts") as con:
         table = analytics.cohort_matrix(con, metric=metric.value)
         if not no_save:
             store.write_result(con, f"cohorts_{metric.value}", table, {"metric": metric.value})

@@ -56,7 +56,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoplens.analytics.facts import ensure_order_facts
-from shoplens.analytics.rfm import RFM_BASE_SQL, check_as_of, require_order_tables
+from shoplens.analytics.rfm import RFM_BASE_SQL, RFM_COLUMNS, check_as_of, require_order_tables
 from shoplens.errors import InvalidParameterError
 
 # (segment, (r_min, r_max), (fm_min, fm_max)), inclusive ranges, in report order.
@@ -78,16 +78,7 @@ RFM_SEGMENT_NAMES: tuple[str, ...] = tuple(name for name, _, _ in RFM_SEGMENTS)
 BEHAVIOUR_SEGMENTS: tuple[str, ...] = ("VIP", "Promo addict", "Regular", "Occasional")
 
 ASSIGNMENT_COLUMNS: tuple[str, ...] = (
-    "customer_id",
-    "first_order_ts",
-    "last_order_ts",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_score",
-    "f_score",
-    "m_score",
-    "rfm_score",
+    *RFM_COLUMNS,
     "fm_score",
     "rfm_segment",
     "promo_orders",
