@@ -16,3 +16,29 @@ class StoreError(ShoplensError):
 
 class InvalidParameterError(ShoplensError, ValueError):
     """An option or parameter is out of range or malformed."""
+
+
+class InputError(ShoplensError):
+    """A source file or mapping cannot be imported: names the file, row and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        where = ", ".join(
+            part
+            for part in (
+                source,
+                f"row {row}" if row is not None else None,
+                f"column {column!r}" if column is not None else None,
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+        self.source = source
+        self.row = row
+        self.column = column
