@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from shoplens import analytics, generate, output, store
 from shoplens.config import Settings, load_settings
-from shoplens.errors import InvalidParameterError, ShoplensError
+from shoplens.errors import InvalidParameterError, ShoplensError, StoreError
 
 app = typer.Typer(
     name="shoplens",
@@ -382,6 +382,238 @@ def status_cmd(
         out.print(output.rich_table(results, title="Computed results"))
     else:
         out.print("[dim]Nothing computed yet: run kpis, segments or cohorts.[/]")
+
+
+# --- import / quality -----------------------------------------------------------------
+
+
+@app.command("import")
+def import_cmd(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="CSV, Parquet, Excel or JSON-lines file, or mongodb://HOST:PORT/DATABASE.",
+        ),
+    ],
+    preset: Annotated[
+        str | None,
+        typer.Option(help="Built-in mapping: " + ", ".join(_ingest_presets()) + "."),
+    ] = None,
+    mapping_file: Annotated[
+        Path | None, typer.Option("--mapping", help="Mapping file (TOML).")
+    ] = None,
+    infer: Annotated[
+        bool, typer.Option("--infer", help="Print a proposed mapping (TOML); import nothing.")
+    ] = False,
+    sheet: Annotated[str | None, typer.Option(help="Excel: import only this sheet.")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Text files: encoding [default: detected].")
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="Text files: delimiter [default: detected].")
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone",
+            "--tz",
+            help="Time zone of source timestamps without an offset [default: the mapping's,"
+            " else the shop's].",
+        ),
+    ] = None,
+    max_bad_share: Annotated[
+        float | None,
+        typer.Option(help="Fail if more than this share of rows is unusable [default: 0.01]."),
+    ] = None,
+    store_path: StoreOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="MongoDB: replace an existing store.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import a file into the store (created if missing) and print its quality report.
+
+    From MongoDB (customers, products, orders with embedded items), the store is built
+    anew from the database's collections (--force to replace an existing one).
+    """
+    from shoplens import ingest
+
+    if source.startswith(("mongodb://", "mongodb+srv://")):
+        _import_mongodb(source, _settings(store=store_path), force=force, as_json=as_json)
+        return
+    file = Path(source)
+
+    if preset is not None and mapping_file is not None:
+        raise InvalidParameterError("choose one of --preset and --mapping")
+    if max_bad_share is not None and not 0 <= max_bad_share <= 1:
+        raise InvalidParameterError("--max-bad-share must be between 0 and 1")
+    if timezone is not None:
+        store.db.check_timezone(timezone)
+    if infer:
+        out.print(_infer_toml(file, sheet, encoding, delimiter), markup=False, highlight=False)
+        return
+    if preset is not None:
+        if preset not in ingest.PRESETS:
+            raise InvalidParameterError(
+                f"unknown preset {preset!r} (choose from {', '.join(ingest.PRESETS)})"
+            )
+        mapping = ingest.PRESETS[preset]
+    elif mapping_file is not None:
+        mapping = ingest.load_mapping(mapping_file)
+    else:
+        raise InvalidParameterError(
+            "say how to read the file: --preset "
+            + "|".join(ingest.PRESETS)
+            + ", --mapping FILE.toml, or --infer to propose a mapping"
+        )
+    settings = _settings(store=store_path)
+    options = ingest.ImportOptions(
+        sheet=sheet,
+        encoding=encoding,
+        delimiter=delimiter,
+        timezone=timezone,
+        currency=settings.currency,
+        max_bad_share=max_bad_share,
+        shop_timezone=settings.timezone,
+    )
+    t0 = time.perf_counter()
+    reports = ingest.import_file(file, settings.store, mapping, options)
+    elapsed = time.perf_counter() - t0
+    if as_json:
+        out.print_json(ingest.report_json(reports))
+        return
+    lines = sum(r.lines for r in reports)
+    out.print(
+        f"[bold]{settings.store}[/]: imported {lines:,} order lines from {file.name}"
+        f" in {elapsed:.1f} s"
+    )
+    _print_reports(reports)
+
+
+def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool) -> None:
+    from shoplens.ingest import mongo
+
+    if settings.store.exists() and not force:  # say so before waiting for a server
+        raise StoreError(
+            f"store {settings.store} already exists (use --force to replace it with the"
+            " MongoDB data)"
+        )
+    t0 = time.perf_counter()
+    with _progress(quiet=as_json) as on_progress:
+        rows = mongo.import_into_store(
+            settings.store, uri, overwrite=force, on_progress=on_progress
+        )
+    elapsed = time.perf_counter() - t0
+    if as_json:
+        fields = {"store": str(settings.store), "source": mongo.redact(uri), "tables": rows}
+        out.print_json(output.json_document("import", fields))
+        return
+    out.print(
+        f"[bold]{settings.store}[/]: imported from {mongo.redact(uri)} in {elapsed:.1f} s",
+        highlight=False,
+    )
+    out.print(output.rich_table(output.counts_table(rows), title="Rows imported"))
+
+
+@app.command("export")
+def export_cmd(
+    uri: Annotated[
+        str, typer.Argument(metavar="URI", help="Target: mongodb://HOST:PORT/DATABASE.")
+    ],
+    store_path: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export customers, products and orders (items embedded) to MongoDB, idempotently."""
+    from shoplens.ingest import mongo
+
+    if not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise InvalidParameterError(f"expected a mongodb:// URI, got {uri!r}")
+    settings = _settings(store=store_path)
+    t0 = time.perf_counter()
+    with (
+        _open(settings, write=False, needs_orders="to export") as con,
+        _progress(quiet=as_json) as on_progress,
+    ):
+        counts = mongo.export_to_mongodb(con, uri, on_progress=on_progress)
+    elapsed = time.perf_counter() - t0
+    if as_json:
+        fields = {"store": str(settings.store), "target": mongo.redact(uri), "documents": counts}
+        out.print_json(output.json_document("export", fields))
+        return
+    out.print(
+        f"[bold]{settings.store}[/]: exported to {mongo.redact(uri)} in {elapsed:.1f} s",
+        highlight=False,
+    )
+    out.print(output.rich_table(output.counts_table(counts), title="Documents written"))
+
+
+def _ingest_presets() -> list[str]:
+    from shoplens.ingest.mapping import PRESETS
+
+    return list(PRESETS)
+
+
+def _infer_toml(file: Path, sheet: str | None, encoding: str | None, delim: str | None) -> str:
+    from shoplens import ingest
+    from shoplens.ingest.readers import read_raw
+
+    con = duckdb.connect()
+    try:
+        raws = read_raw(con, file, sheet=sheet, encoding=encoding, delimiter=delim)
+        return "\n".join(ingest.mapping_toml(ingest.infer_mapping(con, raw)) for raw in raws[:1])
+    finally:
+        con.close()
+
+
+def _print_reports(reports: list[Any]) -> None:
+    from rich.table import Table as RichTable
+
+    from shoplens.ingest.quality import COUNT_DEFINITIONS
+
+    for rep in reports:
+        title = f"Import {rep.run_id}: {rep.source} ({rep.mapping}; dates {rep.date_format})"
+        counts = rep.counts()
+        table = RichTable(title=title, title_justify="left", header_style="bold")
+        table.add_column("count", no_wrap=True)
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("meaning", style="dim")
+        for name, meaning in COUNT_DEFINITIONS.items():
+            table.add_row(name, output.format_value(name, counts[name]), meaning)
+        out.print(table)
+        if rep.findings:
+            import pyarrow as pa
+
+            f = pa.table(
+                {
+                    "kind": [x.kind for x in rep.findings],
+                    "row": pa.array([x.row for x in rep.findings], pa.int64()),
+                    "column": [x.column for x in rep.findings],
+                    "value": [x.value for x in rep.findings],
+                    "message": [x.message for x in rep.findings],
+                }
+            )
+            out.print(output.rich_table(f, title="Findings (examples, up to 5 per kind)"))
+
+
+@app.command("quality")
+def quality_cmd(
+    store_path: StoreOpt = None,
+    last: Annotated[int, typer.Option(help="Show the last N imports.", min=1)] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """The data-quality report of the last import(s)."""
+    from shoplens import ingest
+
+    settings = _settings(store=store_path)
+    with _open(settings, write=False) as con:
+        reports = ingest.read_reports(con, last)
+    if as_json:
+        out.print_json(ingest.report_json(reports))
+    elif not reports:
+        out.print("No imports in this store yet: run 'shoplens import'.")
+    else:
+        _print_reports(reports)
 
 
 def main() -> None:

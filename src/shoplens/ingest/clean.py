@@ -1,0 +1,625 @@
+"""Cleaning: a staged source (:class:`RawTable`) + a :class:`Mapping` -> canonical tables.
+
+Everything runs as DuckDB SQL over TEMP tables on the import's connection; the result
+is four TEMP tables shaped like ``customers``, ``products``, ``orders`` and
+``order_items`` plus a :class:`QualityReport`. Nothing touches the store's tables.
+
+Steps, in order (each counted in the report):
+
+1. *Empty rows* (every source cell empty or blank) are dropped.
+2. *Exact duplicates* (every source cell equal to an earlier row's) are dropped; the
+   first occurrence is kept.
+3. Values are parsed. Numbers: optional currency sign, ``.`` or ``,`` decimals as the
+   mapping says, quantities must be whole. Dates: see :func:`choose_date_format`;
+   timestamps without an offset are in the mapping's time zone, stored in UTC.
+   Customer ids like ``13085.0`` (a float-formatted integer) become ``13085``.
+   A row with a missing required value, an unparseable value or an invalid one
+   (quantity 0; negative discount; negative quantity when the mapping says ``bad``)
+   is dropped and counted (``bad_rows``); a negative unit price too
+   (``negative_price_rows``), but it does not count towards ``max_bad_share``.
+4. Lines are grouped into orders by order id. Order-level fields take the first
+   non-empty value in source order (Shopify writes them on the first line only);
+   different non-empty values within an order are a ``conflicting_order`` finding.
+   An order without a timestamp on any line cannot be formed: its lines are orphans,
+   dropped. Lines are numbered 1.. per order in source order, after dropping.
+5. Status: an order id with the mapping's prefix (UCI ``C``) or a non-empty
+   ``cancelled_if_present`` cell -> cancelled; else the status column's value lists;
+   else an order whose lines all have negative quantities -> returned; else completed.
+   Quantities are stored as absolute values. A negative line in an order that also
+   has positive lines (and is not cancelled) is dropped (``mixed_sign_line``).
+6. Guests (no customer id) are kept with ``customer_id`` NULL. Customers are derived
+   from the orders: signup = first order, country = country of the first order with
+   one (``(unknown)`` if none). Products: the name, category and price of the latest
+   line (price of the latest line with a positive price; 0 if all are free).
+7. Flags that keep the rows: zero prices, outliers, future dates, unknown statuses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shoplens.errors import InputError
+from shoplens.ingest.mapping import ORDER_FIELDS, Mapping
+from shoplens.ingest.quality import (
+    EXAMPLES_PER_KIND,
+    STORED_PER_KIND,
+    Finding,
+    QualityReport,
+)
+from shoplens.ingest.raw import ROW_COLUMN, RawTable
+
+US_FORMATS = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
+DAY_FIRST_FORMATS = [f"%d{sep}%m{sep}%Y{t}" for sep in "/.-" for t in (" %H:%M:%S", " %H:%M", "")]
+DATE_FAMILIES = ("iso", "us", "day-first", "excel")
+OUTLIER_MADS = 10
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The canonical tables of one source, as TEMP tables, and its quality report."""
+
+    customers: str
+    products: str
+    orders: str
+    order_items: str
+    report: QualityReport
+    findings: pa.Table
+    """Findings to store (``import_findings`` columns without run_id)."""
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        for t in (self.customers, self.products, self.orders, self.order_items):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# --- value parsing (SQL expressions over a text value) ---------------------------------
+
+
+def _number(v: str, decimal_separator: str) -> str:
+    s = f"regexp_replace(trim({v}), '^[€$£¥]\\s*|\\s*[€$£¥]$', '')"
+    if decimal_separator == ",":
+        s = f"replace(replace({s}, '.', ''), ',', '.')"
+    return f"TRY_CAST({s} AS DECIMAL(18, 4))"
+
+
+def date_expr(v: str, family: str) -> str:
+    """SQL for a TIMESTAMPTZ parsed from text ``v`` (params ``$tz``, ``$fmt``)."""
+    if family == "iso":
+        return (
+            f"CASE WHEN NOT regexp_matches({v}, '^\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') THEN NULL"
+            f" WHEN regexp_matches({v}, '(Z|[+-]\\d{{2}}:?\\d{{2}})$') THEN TRY_CAST("
+            f"regexp_replace({v}, '\\s*([+-]\\d{{2}}):?(\\d{{2}})$', '\\1:\\2') AS TIMESTAMPTZ)"
+            f" ELSE timezone($tz, TRY_CAST({v} AS TIMESTAMP)) END"
+        )
+    if family == "us":
+        return f"timezone($tz, try_strptime({v}, $us))"
+    if family == "day-first":
+        return f"timezone($tz, try_strptime({v}, $dayfirst))"
+    if family == "excel":
+        return (
+            f"CASE WHEN regexp_matches({v}, '^\\d{{1,7}}(\\.\\d+)?$')"
+            f" AND TRY_CAST({v} AS DOUBLE) BETWEEN 1 AND 2958465 THEN timezone($tz,"
+            f" make_timestamp(CAST(round((CAST({v} AS DOUBLE) - 25569) * 86400000000)"
+            " AS BIGINT))) END"
+        )
+    # an explicit strftime pattern
+    if "%z" in family or "%Z" in family:
+        return f"try_strptime({v}, $fmt)"
+    return f"timezone($tz, try_strptime({v}, $fmt))"
+
+
+def _date_params(tz: str, fmt: str) -> dict[str, Any]:
+    return {"tz": tz, "us": US_FORMATS, "dayfirst": DAY_FIRST_FORMATS, "fmt": fmt}
+
+
+def choose_date_format(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, tz: str, source: str, label: str
+) -> str:
+    """The date family ("iso", "us", "day-first", "excel") parsing the values of ``column``.
+
+    The family that parses every non-empty value wins; if none does, the one parsing
+    most (its failures become unparseable values). Month-first and day-first both
+    parsing the same, largest number of values is ambiguous: an :class:`InputError`.
+    """
+    v = ident(column)
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {date_expr(v, f)} IS NOT NULL)" for f in DATE_FAMILIES
+    )
+    # over the distinct values: far fewer than rows (lines of an order share a date)
+    row = _sql(
+        con,
+        f"SELECT count({v}), {counts} FROM (SELECT DISTINCT {v} FROM {table})",
+        _date_params(tz, ""),
+    ).fetchone()
+    assert row is not None
+    total, *parsed = (int(x) for x in row)
+    by_family = dict(zip(DATE_FAMILIES, parsed, strict=True))
+    best = max(parsed)
+    if total == 0 or best == 0:
+        return "iso"  # nothing parses: every value is reported as unparseable
+    if by_family["us"] == best and by_family["day-first"] == best:
+        sample = con.execute(f"SELECT {v} FROM {table} WHERE {v} IS NOT NULL LIMIT 1").fetchone()
+        example = sample[0] if sample else ""
+        raise InputError(
+            f"ambiguous dates: the values (e.g. {example!r}) read both as month/day and as"
+            ' day/month; state the format in a mapping file, e.g. date_format = "%d/%m/%Y %H:%M"'
+            ' (day first) or date_format = "us" (month first)',
+            source=source,
+            column=label,
+        )
+    return next(f for f in DATE_FAMILIES if by_family[f] == best)
+
+
+# --- the pipeline ----------------------------------------------------------------------
+
+
+def clean_raw(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    mapping: Mapping,
+    *,
+    timezone: str = "UTC",
+    currency: str = "EUR",
+    max_bad_share: float | None = None,
+    now: datetime | None = None,
+) -> Staged:
+    """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
+
+    ``timezone`` is the zone of timestamps without an offset (the mapping's own, if set,
+    wins); ``currency`` is used when the mapping has neither a currency column nor a
+    currency. Raises :class:`InputError` when the mapping does not fit the source,
+    dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
+    the rows are unusable.
+    """
+    cols = mapping.resolve(raw.columns, raw.source)
+    tz = mapping.timezone or timezone
+    share_limit = mapping.max_bad_share if max_bad_share is None else max_bad_share
+    tag = f"__sl_{next(_counter)}"
+    t_rows, t_parsed, t_lines = f"{tag}_rows", f"{tag}_parsed", f"{tag}_lines"
+    t_orders = f"{tag}_orders"
+    staged = Staged(
+        customers=f"{tag}_customers",
+        products=f"{tag}_products",
+        orders=f"{tag}_order_facts",
+        order_items=f"{tag}_order_items",
+        report=QualityReport(source=raw.source, mapping=mapping.name, rows_read=raw.rows),
+        findings=pa.table({}),
+    )
+    rep = staged.report
+    if raw.rows == 0:
+        raise InputError("no data rows (empty file or header only)", source=raw.source)
+
+    src = [ident(c) for c in raw.columns]
+    all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
+    row_col = ident(ROW_COLUMN)
+    # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
+    fields_sql = ", ".join(
+        f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {t_rows} AS SELECT __row, {fields_sql} FROM ("
+        f" SELECT min({row_col}) AS __row, {', '.join(src)} FROM {ident(raw.table)}"
+        f" WHERE NOT ({all_empty}) GROUP BY ALL)"
+    )
+    ((kept,),) = con.execute(f"SELECT count(*) FROM {t_rows}").fetchall()
+    ((non_empty,),) = con.execute(
+        f"SELECT count(*) FROM {ident(raw.table)} WHERE NOT ({all_empty})"
+    ).fetchall()
+    rep.empty_rows = raw.rows - int(non_empty)
+    rep.duplicate_rows = int(non_empty) - int(kept)
+
+    # 3: dates and numbers
+    fmt = mapping.date_format
+    family = (
+        choose_date_format(con, t_rows, "v_order_ts", tz, raw.source, cols["order_ts"])
+        if fmt == "auto"
+        else fmt
+    )
+    rep.date_format = family if fmt != "auto" else f"{family} (detected)"
+    params = _date_params(tz, family)
+    has = cols.__contains__
+    dec = mapping.decimal_separator
+
+    def v(f: str) -> str:
+        return ident("v_" + f) if has(f) else "NULL::VARCHAR"
+
+    def num(f: str) -> str:
+        return _number(v(f), dec) if has(f) else "NULL::DECIMAL(18, 4)"
+
+    cust = v("customer_id")
+    cust = f"regexp_replace({cust}, '^(\\d+)\\.0+$', '\\1')"
+    if mapping.customer_id_lowercase:
+        cust = f"lower({cust})"
+    problems = _problems(mapping, has)
+    kind_sql = " ".join(f"WHEN {cond} THEN '{kind}:{field}'" for cond, kind, field in problems)
+    _sql(
+        con,
+        f"CREATE TEMP TABLE {t_parsed} AS SELECT *, CASE {kind_sql} END AS problem FROM ("
+        f" SELECT *, {date_expr(v('order_ts'), family)} AS order_ts,"
+        f" {num('quantity')} AS qd, {num('unit_price')} AS unit_price,"
+        f" {num('line_discount')} AS line_discount, {num('order_discount')} AS order_discount,"
+        f" {cust} AS customer_id, coalesce({v('product_id')}, {v('product_name')}) AS product_id"
+        f" FROM {t_rows})",
+        params,
+    )
+    rep.dates_parsed = _one(con, f"SELECT count(order_ts) FROM {t_parsed}")
+
+    # 4-5: orders
+    prefix = mapping.status.order_id_prefix
+    status_rules = mapping.status
+    neg_return = status_rules.negative_quantity == "return"
+    status_case = (
+        "CASE WHEN $prefix IS NOT NULL AND starts_with(order_id, $prefix) THEN 'cancelled'"
+        " WHEN cancelled_flag IS NOT NULL THEN 'cancelled'"
+        " WHEN lower(status_raw) IN (SELECT unnest($cancelled)) THEN 'cancelled'"
+        " WHEN lower(status_raw) IN (SELECT unnest($returned)) THEN 'returned'"
+        f" WHEN all_neg AND {str(neg_return).lower()} THEN 'returned'"
+        " ELSE 'completed' END"
+    )
+    _sql(
+        con,
+        f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status FROM ("
+        " SELECT v_order_id AS order_id, min(__row) AS first_row,"
+        + "".join(
+            f" arg_min({e}, __row) FILTER (WHERE {e} IS NOT NULL) AS {f},"
+            f" CAST(min({e}) IS DISTINCT FROM max({e}) AS INTEGER) + 1 AS n_{f},"
+            for f, e in _order_exprs(v).items()
+        )
+        + " bool_and(qd < 0) AS all_neg, bool_or(qd < 0) AS any_neg"
+        f" FROM {t_parsed} WHERE problem IS NULL GROUP BY v_order_id)",
+        {
+            "prefix": prefix,
+            "cancelled": _folded(status_rules.cancelled),
+            "returned": _folded(status_rules.returned),
+        },
+    )
+    # lines: drop orphans and mixed-sign negatives, number per order
+    con.execute(
+        f"CREATE TEMP TABLE {t_lines} AS SELECT p.*, o.status, o.order_ts AS o_ts,"
+        " CASE WHEN o.order_ts IS NULL THEN 'orphan_line:order_ts'"
+        "      WHEN p.qd < 0 AND o.status <> 'cancelled' AND NOT o.all_neg"
+        "      THEN 'mixed_sign_line:quantity' END AS drop_reason"
+        f" FROM {t_parsed} AS p JOIN {t_orders} AS o ON o.order_id = p.v_order_id"
+        " WHERE p.problem IS NULL"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {staged.order_items} AS SELECT v_order_id AS order_id,"
+        " CAST(row_number() OVER (PARTITION BY v_order_id ORDER BY __row) AS INTEGER) AS line_no,"
+        " product_id, CAST(abs(qd) AS INTEGER) AS quantity,"
+        " CAST(unit_price AS DECIMAL(18, 2)) AS unit_price,"
+        " CAST(coalesce(line_discount, 0) AS DECIMAL(18, 2)) AS discount,"
+        f" __row, o_ts AS order_ts, {v('product_name')} AS v_product_name,"
+        f" {v('category')} AS v_category FROM {t_lines} WHERE drop_reason IS NULL"
+    )
+    cur = currency if mapping.currency is None else mapping.currency
+    _sql(
+        con,
+        f"CREATE TEMP TABLE {staged.orders} AS SELECT o.order_id, o.customer_id, o.order_ts,"
+        " o.status, o.channel, o.promo_code,"
+        " CAST(coalesce(o.order_discount, 0) AS DECIMAL(18, 2)) AS discount,"
+        " coalesce(o.currency, $currency) AS currency, o.first_row, o.country, o.customer_name,"
+        " o.status_raw"
+        f" FROM {t_orders} AS o WHERE o.order_id IN (SELECT order_id FROM {staged.order_items})",
+        {"currency": cur},
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {staged.customers} AS SELECT customer_id,"
+        " min(order_ts) AS signup_ts,"
+        " coalesce(arg_min(country, (order_ts, first_row)) FILTER (WHERE country IS NOT NULL),"
+        " '(unknown)') AS country,"
+        " arg_min(customer_name, (order_ts, first_row)) FILTER (WHERE customer_name IS NOT NULL)"
+        " AS name,"
+        " CASE WHEN contains(customer_id, '@') THEN customer_id END AS email"
+        f" FROM {staged.orders} WHERE customer_id IS NOT NULL GROUP BY customer_id"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {staged.products} AS SELECT product_id,"
+        " arg_max(coalesce(v_product_name, product_id), (order_ts, __row)) AS name,"
+        " arg_max(v_category, (order_ts, __row)) FILTER (WHERE v_category IS NOT NULL)"
+        " AS category,"
+        " CAST(coalesce(arg_max(unit_price, (order_ts, __row)) FILTER (WHERE unit_price > 0), 0)"
+        " AS DECIMAL(18, 2)) AS unit_price"
+        f" FROM {staged.order_items} GROUP BY product_id"
+    )
+
+    findings = _findings(con, raw, cols, t_parsed, t_lines, t_orders, staged, mapping, now)
+    _count(con, rep, staged, findings, t_parsed, t_lines, t_orders)
+    usable = rep.rows_read - rep.empty_rows - rep.duplicate_rows
+    rep.bad_share = (rep.bad_rows + rep.orphan_lines) / usable if usable else 0.0
+    for t in (t_rows, t_parsed, t_lines, t_orders):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    examples = _examples(findings)
+    rep.findings = examples
+    stored = _limit(findings, STORED_PER_KIND)
+    if rep.bad_share > share_limit or rep.lines == 0:
+        staged.drop(con)
+        first = next(
+            (
+                f
+                for f in examples
+                if f.kind in ("missing_value", "unparseable", "invalid_value", "orphan_line")
+            ),
+            examples[0] if examples else None,
+        )
+        what = (
+            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
+            f" are unusable, more than max_bad_share {share_limit:.1%}"
+            if rep.lines
+            else "no usable order lines"
+        )
+        if first is None:
+            raise InputError(what, source=raw.source)
+        raise InputError(
+            f"{what}; first: {first.message} (value {first.value!r})",
+            source=raw.source,
+            row=first.row,
+            column=first.column,
+        )
+    return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)
+
+
+def _sql(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Execute with only the named parameters ``sql`` uses (DuckDB rejects extra ones)."""
+    if not params:
+        return con.execute(sql)
+    used = set(re.findall(r"\$([a-z_]+)", sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
+    row = _sql(con, sql, params).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _folded(values: tuple[str, ...]) -> list[str]:
+    return [x.casefold() for x in values] or [""]
+
+
+def _order_exprs(v: Any) -> dict[str, str]:
+    """Order-level field -> SQL over the parsed lines (NULL when not mapped)."""
+    exprs = {
+        "order_ts": "order_ts",
+        "customer_id": "customer_id",
+        "customer_name": v("customer_name"),
+        "status_raw": v("status"),
+        "cancelled_flag": v("cancelled_flag"),
+        "order_discount": "order_discount",
+        "promo_code": v("promo_code"),
+        "channel": v("channel"),
+        "country": v("country"),
+        "currency": v("currency"),
+    }
+    assert set(ORDER_FIELDS) <= set(exprs)
+    return exprs
+
+
+# fields whose differences between the lines of an order are a conflicting_order finding
+CONFLICT_FIELDS = ("customer_id", "order_ts", "status_raw", "promo_code", "order_discount")
+
+
+def _problems(mapping: Mapping, has: Any) -> list[tuple[str, str, str]]:
+    """(condition, kind, field) of a bad row, first match wins."""
+    out: list[tuple[str, str, str]] = [
+        ("v_order_id IS NULL", "missing_value", "order_id"),
+        ("product_id IS NULL", "missing_value", "product_id"),
+        ("v_quantity IS NULL", "missing_value", "quantity"),
+        ("v_unit_price IS NULL", "missing_value", "unit_price"),
+        ("v_order_ts IS NOT NULL AND order_ts IS NULL", "unparseable", "order_ts"),
+        ("qd IS NULL OR qd <> trunc(qd) OR abs(qd) > 2147483647", "unparseable", "quantity"),
+        ("unit_price IS NULL OR unit_price >= 1e16", "unparseable", "unit_price"),
+        ("qd = 0", "invalid_value", "quantity"),
+    ]
+    if mapping.status.negative_quantity == "bad":
+        out.append(("qd < 0", "invalid_value", "quantity"))
+    out.append(("unit_price < 0", "negative_price", "unit_price"))
+    for f in ("line_discount", "order_discount"):
+        if has(f):
+            out.append((f"v_{f} IS NOT NULL AND ({f} IS NULL OR {f} >= 1e16)", "unparseable", f))
+            out.append((f"{f} < 0", "invalid_value", f))
+    return out
+
+
+_MESSAGES = {
+    ("missing_value", "order_id"): "no order id",
+    ("missing_value", "product_id"): "no product id or name",
+    ("missing_value", "quantity"): "no quantity",
+    ("missing_value", "unit_price"): "no unit price",
+    ("unparseable", "order_ts"): "not a date in the format {fmt}",
+    ("unparseable", "quantity"): "quantity is not a whole number",
+    ("unparseable", "unit_price"): "unit price is not a number",
+    ("unparseable", "line_discount"): "line discount is not a number",
+    ("unparseable", "order_discount"): "order discount is not a number",
+    ("invalid_value", "quantity"): "quantity must not be 0 (or negative, for this mapping)",
+    ("invalid_value", "line_discount"): "negative line discount",
+    ("invalid_value", "order_discount"): "negative order discount",
+    ("negative_price", "unit_price"): "negative unit price: dropped (not a sale)",
+    ("orphan_line", "order_ts"): "no line of the order has a timestamp: order cannot be formed",
+    ("mixed_sign_line", "quantity"): "negative quantity in an order with positive lines: dropped",
+}
+
+
+def _findings(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    cols: dict[str, str],
+    t_parsed: str,
+    t_lines: str,
+    t_orders: str,
+    staged: Staged,
+    mapping: Mapping,
+    now: datetime | None,
+) -> pa.Table:
+    """Every finding of the source, as an Arrow table (kind, source, row, column, ...)."""
+    fmt = staged.report.date_format.removesuffix(" (detected)")
+    msg_cases = " ".join(
+        f"WHEN '{k}:{f}' THEN '{m.format(fmt=fmt).replace(chr(39), chr(39) * 2)}'"
+        for (k, f), m in _MESSAGES.items()
+    )
+    product_col = cols.get("product_id", cols.get("product_name", ""))
+    col_cases = (
+        " ".join(f"WHEN {_sql_str(f)} THEN {_sql_str(c)}" for f, c in cols.items())
+        + f" WHEN 'product_id' THEN {_sql_str(product_col)}"
+    )
+    val_cases = " ".join(f"WHEN {_sql_str(f)} THEN {ident('v_' + f)}" for f in cols)
+
+    def row_findings(table: str, col: str) -> str:
+        return (
+            f"SELECT split_part({col}, ':', 1) AS kind, __row AS \"row\","
+            f" CASE split_part({col}, ':', 2) {col_cases} END AS \"column\","
+            f" CAST(CASE split_part({col}, ':', 2) {val_cases} END AS VARCHAR) AS \"value\","
+            f" CASE {col} {msg_cases} END AS message"
+            f" FROM {table} WHERE {col} IS NOT NULL"
+        )
+
+    conflict = " OR ".join(f"n_{f} > 1" for f in CONFLICT_FIELDS)
+    conflict_col = (
+        "CASE "
+        + " ".join(f"WHEN n_{f} > 1 THEN {_sql_str(_order_col(cols, f))}" for f in CONFLICT_FIELDS)
+        + " END"
+    )
+    completed = [x.casefold() for x in mapping.status.completed]
+    known = completed + [
+        x.casefold() for x in (*mapping.status.cancelled, *mapping.status.returned)
+    ]
+    qty_col, price_col = _sql_str(cols["quantity"]), _sql_str(cols["unit_price"])
+    items = staged.order_items
+    sql = f"""
+    WITH stats AS (
+        SELECT median(quantity) AS mq, median(unit_price) AS mp FROM {items}
+    ), mad AS (
+        SELECT mq + {OUTLIER_MADS} * greatest(median(abs(quantity - mq)), mq) AS tq,
+               mp + {OUTLIER_MADS} * greatest(median(abs(unit_price - mp)), mp) AS tp
+        FROM {items}, stats GROUP BY mq, mp
+    )
+    {row_findings(t_parsed, "problem")}
+    UNION ALL {row_findings(t_lines, "drop_reason")}
+    UNION ALL
+    SELECT 'conflicting_order', first_row, {conflict_col},
+           order_id, 'order ' || order_id || ' has different values of ' || {conflict_col}
+           || ' on its lines; the first line wins'
+    FROM {t_orders} WHERE order_ts IS NOT NULL AND ({conflict})
+    UNION ALL
+    SELECT 'unknown_status', first_row, {_sql_str(cols.get("status", ""))}, status_raw,
+           'status value in none of the mapping lists: counted as completed'
+    FROM {staged.orders}
+    WHERE $check_status AND status_raw IS NOT NULL
+      AND lower(status_raw) NOT IN (SELECT unnest($known))
+    UNION ALL
+    SELECT 'zero_price', __row, {price_col}, CAST(unit_price AS VARCHAR), 'unit price 0 (kept)'
+    FROM {items} WHERE unit_price = 0
+    UNION ALL
+    SELECT 'quantity_outlier', __row, {qty_col}, CAST(quantity AS VARCHAR),
+           'quantity above ' || CAST(round(tq, 2) AS VARCHAR) || ' (median + {OUTLIER_MADS} MAD):'
+           || ' flagged, kept'
+    FROM {items}, mad WHERE quantity > tq
+    UNION ALL
+    SELECT 'price_outlier', __row, {price_col}, CAST(unit_price AS VARCHAR),
+           'unit price above ' || CAST(round(tp, 2) AS VARCHAR)
+           || ' (median + {OUTLIER_MADS} MAD): flagged, kept'
+    FROM {items}, mad WHERE unit_price > tp
+    UNION ALL
+    SELECT 'future_date', first_row, {_sql_str(cols["order_ts"])}, CAST(order_ts AS VARCHAR),
+           'order date after the import: kept'
+    FROM {staged.orders} WHERE order_ts > $now
+    """
+    used = {
+        "source": raw.source,
+        "check_status": bool(completed),
+        "known": known or [""],
+        "now": now or datetime.now(UTC),
+    }
+    rel = con.sql(
+        f'SELECT kind, $source AS source, "row", "column", "value", message FROM ({sql})'
+        ' ORDER BY kind, "row"',
+        params={k: v for k, v in used.items() if f"${k}" in sql or k == "source"},
+    )
+    return rel.to_arrow_table()
+
+
+def _order_col(cols: dict[str, str], f: str) -> str:
+    return cols.get("status" if f == "status_raw" else f, f)
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection,
+    rep: QualityReport,
+    staged: Staged,
+    findings: pa.Table,
+    t_parsed: str,
+    t_lines: str,
+    t_orders: str,
+) -> None:
+    kinds: dict[str, int] = {}
+    for k in findings.column("kind").to_pylist():
+        kinds[k] = kinds.get(k, 0) + 1
+    rep.missing_values = kinds.get("missing_value", 0)
+    rep.unparseable_values = kinds.get("unparseable", 0)
+    rep.invalid_values = kinds.get("invalid_value", 0)
+    rep.bad_rows = rep.missing_values + rep.unparseable_values + rep.invalid_values
+    rep.negative_price_rows = kinds.get("negative_price", 0)
+    rep.mixed_sign_lines = kinds.get("mixed_sign_line", 0)
+    rep.orphan_lines = kinds.get("orphan_line", 0)
+    rep.zero_price_lines = kinds.get("zero_price", 0)
+    rep.quantity_outliers = kinds.get("quantity_outlier", 0)
+    rep.price_outliers = kinds.get("price_outlier", 0)
+    rep.future_orders = kinds.get("future_date", 0)
+    rep.conflicting_orders = kinds.get("conflicting_order", 0)
+    rep.unknown_status_orders = kinds.get("unknown_status", 0)
+    row = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),"
+        " count(*) FILTER (WHERE status = 'completed'),"
+        " count(*) FILTER (WHERE status = 'cancelled'),"
+        f" count(*) FILTER (WHERE status = 'returned') FROM {staged.orders}"
+    ).fetchone()
+    assert row is not None
+    (
+        rep.orders,
+        rep.guest_orders,
+        rep.completed_orders,
+        rep.cancelled_orders,
+        rep.returned_orders,
+    ) = (int(x) for x in row)
+    rep.lines = _one(con, f"SELECT count(*) FROM {staged.order_items}")
+    rep.customers = _one(con, f"SELECT count(*) FROM {staged.customers}")
+    rep.products = _one(con, f"SELECT count(*) FROM {staged.products}")
+
+
+def _examples(findings: pa.Table) -> list[Finding]:
+    seen: dict[str, int] = {}
+    out = []
+    for r in findings.to_pylist():
+        if seen.get(r["kind"], 0) < EXAMPLES_PER_KIND:
+            seen[r["kind"]] = seen.get(r["kind"], 0) + 1
+            out.append(Finding(**r))
+    return out
+
+
+def _limit(findings: pa.Table, per_kind: int) -> pa.Table:
+    if findings.num_rows == 0:
+        return findings
+    kinds = findings.column("kind").to_pylist()
+    seen: dict[str, int] = {}
+    keep = []
+    for i, k in enumerate(kinds):
+        seen[k] = seen.get(k, 0) + 1
+        if seen[k] <= per_kind:
+            keep.append(i)
+    return findings.take(pa.array(keep, pa.int64())) if len(keep) < len(kinds) else findings

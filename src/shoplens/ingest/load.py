@@ -1,0 +1,200 @@
+"""Atomic, idempotent import of a file into a store.
+
+Everything is read, cleaned and validated into TEMP tables first; then one transaction
+writes the store: missing canonical tables are created (with their keys), customers,
+products and orders are upserted by key (``INSERT ... ON CONFLICT DO UPDATE``, one
+statement per table), the lines of the imported orders are replaced (delete +
+insert), and the quality report is written. Any error rolls the transaction back, so
+the store is exactly as before. A store that does not exist yet is built in a
+temporary file and moved into place (:func:`shoplens.store.write_new_store`).
+
+Upsert rules (re-importing the same file gives the same tables):
+
+- orders: every column from the import;
+- customers: ``signup_ts`` the earlier of the stored and imported first order,
+  ``country`` the imported one unless it is ``(unknown)``, ``name``/``email`` the
+  imported ones when present; other columns (age, gender, ...) are kept;
+- products: name and price from the import, category when the import has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from shoplens.errors import InputError, StoreError
+from shoplens.ingest.clean import Staged, clean_raw
+from shoplens.ingest.mapping import Mapping
+from shoplens.ingest.quality import QualityReport, write_report
+from shoplens.ingest.raw import RawTable
+from shoplens.schema import CANONICAL
+from shoplens.store.db import (
+    drop_cached_tables,
+    existing_tables,
+    open_store,
+    write_new_store,
+)
+
+IMPORTED_TABLES = ("customers", "products", "orders", "order_items")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    sheet: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    timezone: str | None = None
+    """Zone of source timestamps without an offset; overrides the mapping's."""
+    currency: str = "EUR"
+    """Currency when the mapping has neither a currency column nor a currency."""
+    max_bad_share: float | None = None
+    """Overrides the mapping's ``max_bad_share``."""
+    shop_timezone: str = "UTC"
+    """The store's time zone: the default zone of source timestamps."""
+
+
+Reader = Callable[[duckdb.DuckDBPyConnection, Path, ImportOptions], list[RawTable]]
+
+
+def _read(con: duckdb.DuckDBPyConnection, path: Path, opts: ImportOptions) -> list[RawTable]:
+    from shoplens.ingest.readers import read_raw
+
+    return read_raw(con, path, sheet=opts.sheet, encoding=opts.encoding, delimiter=opts.delimiter)
+
+
+def import_file(
+    path: str | Path,
+    store: str | Path,
+    mapping: Mapping,
+    options: ImportOptions | None = None,
+    *,
+    reader: Reader = _read,
+) -> list[QualityReport]:
+    """Import ``path`` into ``store`` (created if missing); one report per source table."""
+    path, store = Path(path), Path(store)
+    opts = options or ImportOptions()
+    if not path.exists():
+        raise InputError("file not found", source=str(path))
+    if store.exists():
+        con = open_store(store, timezone=opts.shop_timezone)
+        try:
+            return import_into(con, reader(con, path, opts), mapping, opts)
+        finally:
+            con.close()
+    reports: list[QualityReport] = []
+
+    def build(con: duckdb.DuckDBPyConnection) -> None:
+        reports.extend(import_into(con, reader(con, path, opts), mapping, opts))
+
+    write_new_store(store, build)
+    return reports
+
+
+def import_into(
+    con: duckdb.DuckDBPyConnection,
+    raws: list[RawTable],
+    mapping: Mapping,
+    options: ImportOptions | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[QualityReport]:
+    """Clean every staged source, then write them all to the store in one transaction."""
+    opts = options or ImportOptions()
+    started = datetime.now(UTC)
+    staged: list[Staged] = []
+    try:
+        for raw in raws:
+            staged.append(
+                clean_raw(
+                    con,
+                    raw,
+                    mapping,
+                    timezone=opts.timezone or opts.shop_timezone,
+                    currency=opts.currency,
+                    max_bad_share=opts.max_bad_share,
+                    now=now,
+                )
+            )
+        _write(con, staged, started)
+    finally:
+        for s in staged:
+            s.drop(con)
+        for raw in raws:
+            con.execute(f'DROP TABLE IF EXISTS temp.main."{raw.table}"')
+    return [s.report for s in staged]
+
+
+def _write(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
+    drop_cached_tables(con)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _create_missing(con)
+        for s in staged:
+            _upsert(con, s)
+            s.report.started_at = started
+            s.report.finished_at = datetime.now(UTC)
+            write_report(con, s.report, s.findings)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _create_missing(con: duckdb.DuckDBPyConnection) -> None:
+    have = existing_tables(con)
+    for name in IMPORTED_TABLES:
+        if name in have:
+            continue
+        table = CANONICAL[name]
+        con.execute(table.ddl())
+        if table.enforce_key:
+            cols = ", ".join(f'"{c}"' for c in table.key)
+            con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({cols})')
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, s: Staged) -> None:
+    try:
+        con.execute(
+            "INSERT INTO customers (customer_id, signup_ts, country, name, email)"
+            f" SELECT customer_id, signup_ts, country, name, email FROM {s.customers}"
+            " ON CONFLICT (customer_id) DO UPDATE SET"
+            " signup_ts = least(signup_ts, excluded.signup_ts),"
+            " country = CASE WHEN excluded.country = '(unknown)' THEN country"
+            " ELSE excluded.country END,"
+            " name = coalesce(excluded.name, name), email = coalesce(excluded.email, email)"
+        )
+        con.execute(
+            "INSERT INTO products (product_id, name, category, unit_price)"
+            f" SELECT product_id, name, category, unit_price FROM {s.products}"
+            " ON CONFLICT (product_id) DO UPDATE SET name = excluded.name,"
+            " category = coalesce(excluded.category, category), unit_price = excluded.unit_price"
+        )
+        con.execute(
+            "INSERT INTO orders (order_id, customer_id, order_ts, status, channel, promo_code,"
+            " discount, currency) SELECT order_id, customer_id, order_ts, status, channel,"
+            f" promo_code, discount, currency FROM {s.orders}"
+            " ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id,"
+            " order_ts = excluded.order_ts, status = excluded.status,"
+            " channel = excluded.channel, promo_code = excluded.promo_code,"
+            " discount = excluded.discount, currency = excluded.currency"
+        )
+        con.execute(f"DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM {s.orders})")
+        con.execute(
+            "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price,"
+            " discount) SELECT order_id, line_no, product_id, quantity, unit_price, discount"
+            f" FROM {s.order_items}"
+        )
+    except duckdb.BinderException as exc:
+        if "ON CONFLICT" in str(exc) or "constraint" in str(exc).lower():
+            raise StoreError(
+                f"the store's canonical tables have no primary keys, needed to upsert: {exc}"
+            ) from None
+        raise
+    except duckdb.ConstraintException as exc:
+        raise InputError(
+            f"the cleaned data violates a store constraint: {exc}", source=s.report.source
+        ) from None

@@ -1,0 +1,255 @@
+"""The data-quality report of an import: every cleaning step counted, with examples.
+
+Stored in the store in two tables, written in the import's transaction:
+
+- ``import_runs``: one row per imported source (run id, source, mapping, date format,
+  started/finished, every count of :class:`QualityReport` as a column);
+- ``import_findings``: the findings of each run (kind, source, row, column, value,
+  message), at most :data:`STORED_PER_KIND` per kind (the counts are exact).
+
+Finding kinds (rows *dropped* are not in the canonical tables; the others are kept):
+
+=================== ======== =========================================================
+kind                dropped  meaning
+=================== ======== =========================================================
+missing_value       yes      a required value is empty (order id, product, quantity,
+                             price)
+unparseable         yes      a value is not a number / date in the expected format
+invalid_value       yes      quantity 0, negative quantity where not allowed, negative
+                             discount
+negative_price      yes      unit price < 0 (accounting adjustments such as UCI's
+                             "Adjust bad debt"; not a sale)
+mixed_sign_line     yes      a negative-quantity line in an order with positive lines
+orphan_line         yes      the line's order has no timestamp on any line
+conflicting_order   no       an order-level field differs between lines of an order:
+                             the first line (in source order) wins
+unknown_status      no       a status value in none of the mapping's lists: completed
+zero_price          no       unit price 0 (free items)
+quantity_outlier    no       quantity > median + 10 × max(MAD, median)
+price_outlier       no       unit price > median + 10 × max(MAD, median)
+future_date         no       order timestamp after the import time
+=================== ======== =========================================================
+
+``bad_rows`` (missing_value + unparseable + invalid_value) plus ``orphan_lines`` over
+the rows left after removing empty and duplicate rows is the bad share checked against
+``max_bad_share``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shoplens.store.db import existing_tables
+
+RUNS_TABLE = "import_runs"
+FINDINGS_TABLE = "import_findings"
+EXAMPLES_PER_KIND = 5
+STORED_PER_KIND = 100
+
+DROPPED_KINDS = (
+    "missing_value",
+    "unparseable",
+    "invalid_value",
+    "negative_price",
+    "mixed_sign_line",
+    "orphan_line",
+)
+KEPT_KINDS = (
+    "conflicting_order",
+    "unknown_status",
+    "zero_price",
+    "quantity_outlier",
+    "price_outlier",
+    "future_date",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    source: str
+    row: int | None
+    column: str | None
+    value: str | None
+    message: str
+
+
+@dataclass
+class QualityReport:
+    """Counts of one imported source; see the module docstring for the kinds."""
+
+    source: str
+    mapping: str
+    date_format: str = ""
+    rows_read: int = 0
+    empty_rows: int = 0
+    duplicate_rows: int = 0
+    dates_parsed: int = 0
+    bad_rows: int = 0
+    missing_values: int = 0
+    unparseable_values: int = 0
+    invalid_values: int = 0
+    negative_price_rows: int = 0
+    mixed_sign_lines: int = 0
+    orphan_lines: int = 0
+    bad_share: float = 0.0
+    lines: int = 0
+    orders: int = 0
+    customers: int = 0
+    products: int = 0
+    guest_orders: int = 0
+    completed_orders: int = 0
+    cancelled_orders: int = 0
+    returned_orders: int = 0
+    zero_price_lines: int = 0
+    quantity_outliers: int = 0
+    price_outliers: int = 0
+    future_orders: int = 0
+    conflicting_orders: int = 0
+    unknown_status_orders: int = 0
+    run_id: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    findings: list[Finding] = field(default_factory=list)
+    """Examples: at most :data:`EXAMPLES_PER_KIND` per kind (all stored ones when read back
+    with ``examples=None``)."""
+
+    def counts(self) -> dict[str, int | float]:
+        return {f: getattr(self, f) for f in COUNT_FIELDS}
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("started_at", "finished_at"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+COUNT_DEFINITIONS: dict[str, str] = {
+    "rows_read": "Data rows in the source.",
+    "empty_rows": "Rows with every cell empty: dropped.",
+    "duplicate_rows": "Exact copies of an earlier row: dropped.",
+    "dates_parsed": "Order timestamps parsed (rows left after empty and duplicate rows).",
+    "bad_rows": "Rows dropped for a missing, unparseable or invalid value.",
+    "missing_values": "... of which a required value is empty.",
+    "unparseable_values": "... of which a value is not a number/date in the expected format.",
+    "invalid_values": "... of which quantity 0, a disallowed negative quantity or discount.",
+    "negative_price_rows": "Rows with a negative unit price (adjustments): dropped.",
+    "mixed_sign_lines": "Negative lines in orders with positive lines: dropped.",
+    "orphan_lines": "Lines of orders without a timestamp on any line: dropped.",
+    "bad_share": "(bad_rows + orphan_lines) / rows after empty and duplicate rows.",
+    "lines": "Order lines imported.",
+    "orders": "Orders imported.",
+    "customers": "Customers imported (derived from the orders).",
+    "products": "Products imported (derived from the lines).",
+    "guest_orders": "Orders without a customer id: kept as guest orders.",
+    "completed_orders": "Orders with status completed.",
+    "cancelled_orders": "Orders with status cancelled (kept).",
+    "returned_orders": "Orders with status returned (kept).",
+    "zero_price_lines": "Lines with unit price 0 (kept).",
+    "quantity_outliers": "Lines with quantity > median + 10 x max(MAD, median): flagged, kept.",
+    "price_outliers": "Lines with unit price > median + 10 x max(MAD, median): flagged, kept.",
+    "future_orders": "Orders dated after the import: kept.",
+    "conflicting_orders": "Orders whose lines disagree on an order field: first line wins.",
+    "unknown_status_orders": "Orders with a status value in no list: completed.",
+}
+
+_META = ("source", "mapping", "date_format", "run_id", "started_at", "finished_at", "findings")
+COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(QualityReport) if f.name not in _META)
+
+
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    counts = ", ".join(
+        f'"{c}" {"DOUBLE" if c == "bad_share" else "BIGINT"} NOT NULL' for c in COUNT_FIELDS
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (run_id BIGINT PRIMARY KEY,"
+        " source VARCHAR NOT NULL, mapping VARCHAR NOT NULL, date_format VARCHAR NOT NULL,"
+        f" started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL, {counts})"
+    )
+    con.execute(
+        f"CREATE TABLE IF NOT EXISTS {FINDINGS_TABLE} (run_id BIGINT NOT NULL,"
+        ' kind VARCHAR NOT NULL, source VARCHAR NOT NULL, "row" BIGINT, "column" VARCHAR,'
+        ' "value" VARCHAR, message VARCHAR NOT NULL)'
+    )
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection, report: QualityReport, findings: pa.Table | None
+) -> int:
+    """Insert ``report`` (and the stored ``findings`` rows) inside the caller's transaction.
+
+    ``findings`` has the columns of ``import_findings`` except ``run_id``. Returns the
+    new run id (also set on ``report``).
+    """
+    _ensure_tables(con)
+    ((last,),) = con.execute(f"SELECT coalesce(max(run_id), 0) FROM {RUNS_TABLE}").fetchall()
+    run_id = int(last) + 1
+    report.run_id = run_id
+    cols = ["run_id", "source", "mapping", "date_format", "started_at", "finished_at"]
+    values: list[Any] = [
+        run_id,
+        report.source,
+        report.mapping,
+        report.date_format,
+        report.started_at,
+        report.finished_at,
+    ]
+    cols += list(COUNT_FIELDS)
+    values += [getattr(report, c) for c in COUNT_FIELDS]
+    names = ", ".join(f'"{c}"' for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    con.execute(f"INSERT INTO {RUNS_TABLE} ({names}) VALUES ({marks})", values)
+    if findings is not None and findings.num_rows:
+        con.register("__sl_findings", findings)
+        try:
+            con.execute(
+                f'INSERT INTO {FINDINGS_TABLE} SELECT ?, kind, source, "row", "column",'
+                ' "value", message FROM __sl_findings',
+                [run_id],
+            )
+        finally:
+            con.unregister("__sl_findings")
+    return run_id
+
+
+def read_reports(
+    con: duckdb.DuckDBPyConnection, last: int = 1, *, examples: int | None = EXAMPLES_PER_KIND
+) -> list[QualityReport]:
+    """The reports of the ``last`` imports, oldest first; [] if nothing was imported."""
+    if RUNS_TABLE not in existing_tables(con):
+        return []
+    rel = con.execute(
+        f"SELECT * FROM (SELECT * FROM {RUNS_TABLE} ORDER BY run_id DESC LIMIT ?) ORDER BY run_id",
+        [last],
+    )
+    names = [d[0] for d in rel.description or []]
+    reports = []
+    for row in rel.fetchall():
+        data = dict(zip(names, row, strict=True))
+        rep = QualityReport(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
+        rep.bad_share = float(rep.bad_share)
+        limit = examples if examples is not None else 1 << 62
+        found = con.execute(
+            f'SELECT kind, source, "row", "column", "value", message FROM {FINDINGS_TABLE}'
+            " WHERE run_id = ? QUALIFY row_number() OVER (PARTITION BY kind ORDER BY rowid) <= ?"
+            " ORDER BY rowid",
+            [rep.run_id, limit],
+        ).fetchall()
+        rep.findings = [Finding(*f) for f in found]
+        reports.append(rep)
+    return reports
+
+
+_FIELD_NAMES = {f.name for f in fields(QualityReport)}
+
+
+def report_json(reports: list[QualityReport]) -> str:
+    """The stable JSON document of ``shoplens import/quality --json``."""
+    doc = {"shoplens": "quality", "version": 1, "imports": [r.to_json() for r in reports]}
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)
