@@ -43,6 +43,7 @@ fmt: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_analytics.py
+	$(PY) benchmarks/bench_import.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)
