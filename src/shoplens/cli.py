@@ -453,10 +453,13 @@ def import_cmd(
     if infer:
         out.print(_infer_toml(file, sheet, encoding, delimiter), markup=False, highlight=False)
         return
-    if preset is not None:
+    mapping: ingest.Mapping | None = None  # None: the olist preset (a directory)
+    if preset == ingest.OLIST_PRESET:
+        pass
+    elif preset is not None:
         if preset not in ingest.PRESETS:
             raise InvalidParameterError(
-                f"unknown preset {preset!r} (choose from {', '.join(ingest.PRESETS)})"
+                f"unknown preset {preset!r} (choose from {', '.join(ingest.PRESET_NAMES)})"
             )
         mapping = ingest.PRESETS[preset]
     elif mapping_file is not None:
@@ -464,7 +467,7 @@ def import_cmd(
     else:
         raise InvalidParameterError(
             "say how to read the file: --preset "
-            + "|".join(ingest.PRESETS)
+            + "|".join(ingest.PRESET_NAMES)
             + ", --mapping FILE.toml, or --infer to propose a mapping"
         )
     settings = _settings(store=store_path)
@@ -478,7 +481,10 @@ def import_cmd(
         shop_timezone=settings.timezone,
     )
     t0 = time.perf_counter()
-    reports = ingest.import_file(file, settings.store, mapping, options)
+    if mapping is None:
+        reports = ingest.import_olist(file, settings.store, options)
+    else:
+        reports = ingest.import_file(file, settings.store, mapping, options)
     elapsed = time.perf_counter() - t0
     if as_json:
         out.print_json(ingest.report_json(reports))
@@ -549,9 +555,9 @@ def export_cmd(
 
 
 def _ingest_presets() -> list[str]:
-    from shoplens.ingest.mapping import PRESETS
+    from shoplens.ingest import PRESET_NAMES
 
-    return list(PRESETS)
+    return list(PRESET_NAMES)
 
 
 def _infer_toml(file: Path, sheet: str | None, encoding: str | None, delim: str | None) -> str:

@@ -7,6 +7,7 @@ on demand because it needs pymongo):
 - :func:`infer_mapping`, :func:`mapping_toml` -- propose a mapping for a file;
 - :func:`clean_raw` -- a staged source + mapping -> staged canonical tables + report;
 - :func:`import_file`, :func:`import_into`, :class:`ImportOptions` -- atomic load;
+- :func:`import_olist` -- the ``olist`` preset: a directory of Olist CSV files;
 - :class:`QualityReport`, :func:`read_reports`, :func:`report_json` -- the report.
 """
 
@@ -14,10 +15,17 @@ from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.infer import infer_mapping, mapping_toml
 from shoplens.ingest.load import ImportOptions, import_file, import_into
 from shoplens.ingest.mapping import PRESETS, Mapping, load_mapping
+from shoplens.ingest.olist import PRESET as OLIST_PRESET
+from shoplens.ingest.olist import import_olist
 from shoplens.ingest.quality import Finding, QualityReport, read_reports, report_json
 
+PRESET_NAMES = (*PRESETS, OLIST_PRESET)
+"""Every ``--preset``: the column mappings of :data:`PRESETS` and ``olist`` (a directory)."""
+
 __all__ = [
+    "OLIST_PRESET",
     "PRESETS",
+    "PRESET_NAMES",
     "Finding",
     "ImportOptions",
     "Mapping",
@@ -26,6 +34,7 @@ __all__ = [
     "clean_raw",
     "import_file",
     "import_into",
+    "import_olist",
     "infer_mapping",
     "load_mapping",
     "mapping_toml",

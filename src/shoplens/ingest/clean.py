@@ -87,7 +87,7 @@ def ident(name: str) -> str:
 # --- value parsing (SQL expressions over a text value) ---------------------------------
 
 
-def _number(v: str, decimal_separator: str) -> str:
+def number_expr(v: str, decimal_separator: str) -> str:
     s = f"regexp_replace(trim({v}), '^[€$£¥]\\s*|\\s*[€$£¥]$', '')"
     if decimal_separator == ",":
         s = f"replace(replace({s}, '.', ''), ',', '.')"
@@ -120,7 +120,7 @@ def date_expr(v: str, family: str) -> str:
     return f"timezone($tz, try_strptime({v}, $fmt))"
 
 
-def _date_params(tz: str, fmt: str) -> dict[str, Any]:
+def date_params(tz: str, fmt: str) -> dict[str, Any]:
     return {"tz": tz, "us": US_FORMATS, "dayfirst": DAY_FIRST_FORMATS, "fmt": fmt}
 
 
@@ -138,10 +138,10 @@ def choose_date_format(
         f"count(*) FILTER (WHERE {date_expr(v, f)} IS NOT NULL)" for f in DATE_FAMILIES
     )
     # over the distinct values: far fewer than rows (lines of an order share a date)
-    row = _sql(
+    row = run_sql(
         con,
         f"SELECT count({v}), {counts} FROM (SELECT DISTINCT {v} FROM {table})",
-        _date_params(tz, ""),
+        date_params(tz, ""),
     ).fetchone()
     assert row is not None
     total, *parsed = (int(x) for x in row)
@@ -163,6 +163,33 @@ def choose_date_format(
 
 
 # --- the pipeline ----------------------------------------------------------------------
+
+
+def stage_rows(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, cols: dict[str, str], table: str
+) -> tuple[int, int]:
+    """Steps 1-2: stage ``raw`` without empty rows and exact duplicates as TEMP ``table``.
+
+    ``table`` has ``__row`` (the first occurrence's) and, for each ``field: column`` of
+    ``cols``, ``v_<field>``: the column's trimmed text, NULL when empty. Returns
+    (empty rows, duplicate rows).
+    """
+    src = [ident(c) for c in raw.columns]
+    all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
+    row_col = ident(ROW_COLUMN)
+    fields_sql = ", ".join(
+        f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
+    )
+    con.execute(
+        f"CREATE TEMP TABLE {table} AS SELECT __row, {fields_sql} FROM ("
+        f" SELECT min({row_col}) AS __row, {', '.join(src)} FROM {ident(raw.table)}"
+        f" WHERE NOT ({all_empty}) GROUP BY ALL)"
+    )
+    ((kept,),) = con.execute(f"SELECT count(*) FROM {table}").fetchall()
+    ((non_empty,),) = con.execute(
+        f"SELECT count(*) FROM {ident(raw.table)} WHERE NOT ({all_empty})"
+    ).fetchall()
+    return raw.rows - int(non_empty), int(non_empty) - int(kept)
 
 
 def clean_raw(
@@ -201,24 +228,8 @@ def clean_raw(
     if raw.rows == 0:
         raise InputError("no data rows (empty file or header only)", source=raw.source)
 
-    src = [ident(c) for c in raw.columns]
-    all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
-    row_col = ident(ROW_COLUMN)
     # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
-    fields_sql = ", ".join(
-        f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
-    )
-    con.execute(
-        f"CREATE TEMP TABLE {t_rows} AS SELECT __row, {fields_sql} FROM ("
-        f" SELECT min({row_col}) AS __row, {', '.join(src)} FROM {ident(raw.table)}"
-        f" WHERE NOT ({all_empty}) GROUP BY ALL)"
-    )
-    ((kept,),) = con.execute(f"SELECT count(*) FROM {t_rows}").fetchall()
-    ((non_empty,),) = con.execute(
-        f"SELECT count(*) FROM {ident(raw.table)} WHERE NOT ({all_empty})"
-    ).fetchall()
-    rep.empty_rows = raw.rows - int(non_empty)
-    rep.duplicate_rows = int(non_empty) - int(kept)
+    rep.empty_rows, rep.duplicate_rows = stage_rows(con, raw, cols, t_rows)
 
     # 3: dates and numbers
     fmt = mapping.date_format
@@ -228,7 +239,7 @@ def clean_raw(
         else fmt
     )
     rep.date_format = family if fmt != "auto" else f"{family} (detected)"
-    params = _date_params(tz, family)
+    params = date_params(tz, family)
     has = cols.__contains__
     dec = mapping.decimal_separator
 
@@ -236,7 +247,7 @@ def clean_raw(
         return ident("v_" + f) if has(f) else "NULL::VARCHAR"
 
     def num(f: str) -> str:
-        return _number(v(f), dec) if has(f) else "NULL::DECIMAL(18, 4)"
+        return number_expr(v(f), dec) if has(f) else "NULL::DECIMAL(18, 4)"
 
     cust = v("customer_id")
     cust = f"regexp_replace({cust}, '^(\\d+)\\.0+$', '\\1')"
@@ -244,7 +255,7 @@ def clean_raw(
         cust = f"lower({cust})"
     problems = _problems(mapping, has)
     kind_sql = " ".join(f"WHEN {cond} THEN '{kind}:{field}'" for cond, kind, field in problems)
-    _sql(
+    run_sql(
         con,
         f"CREATE TEMP TABLE {t_parsed} AS SELECT *, CASE {kind_sql} END AS problem FROM ("
         f" SELECT *, {date_expr(v('order_ts'), family)} AS order_ts,"
@@ -254,7 +265,7 @@ def clean_raw(
         f" FROM {t_rows})",
         params,
     )
-    rep.dates_parsed = _one(con, f"SELECT count(order_ts) FROM {t_parsed}")
+    rep.dates_parsed = scalar_int(con, f"SELECT count(order_ts) FROM {t_parsed}")
 
     # 4-5: orders
     prefix = mapping.status.order_id_prefix
@@ -268,7 +279,7 @@ def clean_raw(
         f" WHEN all_neg AND {str(neg_return).lower()} THEN 'returned'"
         " ELSE 'completed' END"
     )
-    _sql(
+    run_sql(
         con,
         f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status FROM ("
         " SELECT v_order_id AS order_id, min(__row) AS first_row,"
@@ -304,7 +315,7 @@ def clean_raw(
         f" {v('category')} AS v_category FROM {t_lines} WHERE drop_reason IS NULL"
     )
     cur = currency if mapping.currency is None else mapping.currency
-    _sql(
+    run_sql(
         con,
         f"CREATE TEMP TABLE {staged.orders} AS SELECT o.order_id, o.customer_id, o.order_ts,"
         " o.status, o.channel, o.promo_code,"
@@ -340,9 +351,9 @@ def clean_raw(
     rep.bad_share = (rep.bad_rows + rep.orphan_lines) / usable if usable else 0.0
     for t in (t_rows, t_parsed, t_lines, t_orders):
         con.execute(f"DROP TABLE IF EXISTS {t}")
-    examples = _examples(findings)
+    examples = finding_examples(findings)
     rep.findings = examples
-    stored = _limit(findings, STORED_PER_KIND)
+    stored = limit_findings(findings, STORED_PER_KIND)
     if rep.bad_share > share_limit or rep.lines == 0:
         staged.drop(con)
         first = next(
@@ -370,7 +381,7 @@ def clean_raw(
     return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)
 
 
-def _sql(
+def run_sql(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None
 ) -> duckdb.DuckDBPyConnection:
     """Execute with only the named parameters ``sql`` uses (DuckDB rejects extra ones)."""
@@ -380,8 +391,8 @@ def _sql(
     return con.execute(sql, {k: v for k, v in params.items() if k in used})
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
-    row = _sql(con, sql, params).fetchone()
+def scalar_int(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> int:
+    row = run_sql(con, sql, params).fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
@@ -471,10 +482,10 @@ def _findings(
     )
     product_col = cols.get("product_id", cols.get("product_name", ""))
     col_cases = (
-        " ".join(f"WHEN {_sql_str(f)} THEN {_sql_str(c)}" for f, c in cols.items())
-        + f" WHEN 'product_id' THEN {_sql_str(product_col)}"
+        " ".join(f"WHEN {sql_string(f)} THEN {sql_string(c)}" for f, c in cols.items())
+        + f" WHEN 'product_id' THEN {sql_string(product_col)}"
     )
-    val_cases = " ".join(f"WHEN {_sql_str(f)} THEN {ident('v_' + f)}" for f in cols)
+    val_cases = " ".join(f"WHEN {sql_string(f)} THEN {ident('v_' + f)}" for f in cols)
 
     def row_findings(table: str, col: str) -> str:
         return (
@@ -488,14 +499,16 @@ def _findings(
     conflict = " OR ".join(f"n_{f} > 1" for f in CONFLICT_FIELDS)
     conflict_col = (
         "CASE "
-        + " ".join(f"WHEN n_{f} > 1 THEN {_sql_str(_order_col(cols, f))}" for f in CONFLICT_FIELDS)
+        + " ".join(
+            f"WHEN n_{f} > 1 THEN {sql_string(_order_col(cols, f))}" for f in CONFLICT_FIELDS
+        )
         + " END"
     )
     completed = [x.casefold() for x in mapping.status.completed]
     known = completed + [
         x.casefold() for x in (*mapping.status.cancelled, *mapping.status.returned)
     ]
-    qty_col, price_col = _sql_str(cols["quantity"]), _sql_str(cols["unit_price"])
+    qty_col, price_col = sql_string(cols["quantity"]), sql_string(cols["unit_price"])
     items = staged.order_items
     sql = f"""
     WITH stats AS (
@@ -513,7 +526,7 @@ def _findings(
            || ' on its lines; the first line wins'
     FROM {t_orders} WHERE order_ts IS NOT NULL AND ({conflict})
     UNION ALL
-    SELECT 'unknown_status', first_row, {_sql_str(cols.get("status", ""))}, status_raw,
+    SELECT 'unknown_status', first_row, {sql_string(cols.get("status", ""))}, status_raw,
            'status value in none of the mapping lists: counted as completed'
     FROM {staged.orders}
     WHERE $check_status AND status_raw IS NOT NULL
@@ -532,7 +545,7 @@ def _findings(
            || ' (median + {OUTLIER_MADS} MAD): flagged, kept'
     FROM {items}, mad WHERE unit_price > tp
     UNION ALL
-    SELECT 'future_date', first_row, {_sql_str(cols["order_ts"])}, CAST(order_ts AS VARCHAR),
+    SELECT 'future_date', first_row, {sql_string(cols["order_ts"])}, CAST(order_ts AS VARCHAR),
            'order date after the import: kept'
     FROM {staged.orders} WHERE order_ts > $now
     """
@@ -554,7 +567,7 @@ def _order_col(cols: dict[str, str], f: str) -> str:
     return cols.get("status" if f == "status_raw" else f, f)
 
 
-def _sql_str(s: str) -> str:
+def sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
@@ -597,12 +610,12 @@ def _count(
         rep.cancelled_orders,
         rep.returned_orders,
     ) = (int(x) for x in row)
-    rep.lines = _one(con, f"SELECT count(*) FROM {staged.order_items}")
-    rep.customers = _one(con, f"SELECT count(*) FROM {staged.customers}")
-    rep.products = _one(con, f"SELECT count(*) FROM {staged.products}")
+    rep.lines = scalar_int(con, f"SELECT count(*) FROM {staged.order_items}")
+    rep.customers = scalar_int(con, f"SELECT count(*) FROM {staged.customers}")
+    rep.products = scalar_int(con, f"SELECT count(*) FROM {staged.products}")
 
 
-def _examples(findings: pa.Table) -> list[Finding]:
+def finding_examples(findings: pa.Table) -> list[Finding]:
     seen: dict[str, int] = {}
     out = []
     for r in findings.to_pylist():
@@ -612,7 +625,7 @@ def _examples(findings: pa.Table) -> list[Finding]:
     return out
 
 
-def _limit(findings: pa.Table, per_kind: int) -> pa.Table:
+def limit_findings(findings: pa.Table, per_kind: int) -> pa.Table:
     if findings.num_rows == 0:
         return findings
     kinds = findings.column("kind").to_pylist()

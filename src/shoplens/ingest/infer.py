@@ -18,7 +18,7 @@ import re
 import duckdb
 
 from shoplens.errors import InputError
-from shoplens.ingest.clean import DATE_FAMILIES, _date_params, _sql, date_expr, ident
+from shoplens.ingest.clean import DATE_FAMILIES, date_expr, date_params, ident, run_sql
 from shoplens.ingest.mapping import PRESETS, REQUIRED, Columns, Mapping, StatusRules
 from shoplens.ingest.raw import RawTable
 
@@ -118,14 +118,14 @@ def _shapes(con: duckdb.DuckDBPyConnection, raw: RawTable) -> dict[str, set[str]
     for c in raw.columns:
         v = ident(c)
         dates = " OR ".join(f"{date_expr('x', f)} IS NOT NULL" for f in DATE_FAMILIES[:3])
-        row = _sql(
+        row = run_sql(
             con,
             f"SELECT count(x), count(*) FILTER (WHERE TRY_CAST(x AS DECIMAL(18, 4)) IS NOT NULL),"
             " count(*) FILTER (WHERE regexp_matches(x, '^-?\\d+$')),"
             f" count(*) FILTER (WHERE {dates})"
             f" FROM (SELECT trim({v}) AS x FROM {ident(raw.table)}"
             f" WHERE nullif(trim({v}), '') IS NOT NULL LIMIT {SAMPLE})",
-            _date_params("UTC", ""),
+            date_params("UTC", ""),
         ).fetchone()
         assert row is not None
         n, num, whole, date = row

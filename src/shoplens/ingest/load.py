@@ -12,8 +12,9 @@ Upsert rules (re-importing the same file gives the same tables):
 
 - orders: every column from the import;
 - customers: ``signup_ts`` the earlier of the stored and imported first order,
-  ``country`` the imported one unless it is ``(unknown)``, ``name``/``email`` the
-  imported ones when present; other columns (age, gender, ...) are kept;
+  ``country`` the imported one unless it is ``(unknown)``, ``name``/``email`` (and
+  ``city``, when the staged table has one: Olist) the imported ones when present;
+  other columns (age, gender, ...) are kept;
 - products: name and price from the import, category when the import has one.
 """
 
@@ -79,16 +80,32 @@ def import_file(
     opts = options or ImportOptions()
     if not path.exists():
         raise InputError("file not found", source=str(path))
+    return run_import(
+        store, opts, lambda con: import_into(con, reader(con, path, opts), mapping, opts)
+    )
+
+
+def run_import(
+    store: str | Path,
+    options: ImportOptions,
+    work: Callable[[duckdb.DuckDBPyConnection], list[QualityReport]],
+) -> list[QualityReport]:
+    """Run ``work`` (stage, clean, :func:`write_staged`) on ``store``; the frame of every import.
+
+    An existing store is opened in the shop's time zone; a missing one is built in a
+    temporary file and moved into place only if ``work`` succeeds.
+    """
+    store = Path(store)
     if store.exists():
-        con = open_store(store, timezone=opts.shop_timezone)
+        con = open_store(store, timezone=options.shop_timezone)
         try:
-            return import_into(con, reader(con, path, opts), mapping, opts)
+            return work(con)
         finally:
             con.close()
     reports: list[QualityReport] = []
 
     def build(con: duckdb.DuckDBPyConnection) -> None:
-        reports.extend(import_into(con, reader(con, path, opts), mapping, opts))
+        reports.extend(work(con))
 
     write_new_store(store, build)
     return reports
@@ -119,7 +136,7 @@ def import_into(
                     now=now,
                 )
             )
-        _write(con, staged, started)
+        write_staged(con, staged, started)
     finally:
         for s in staged:
             s.drop(con)
@@ -128,7 +145,8 @@ def import_into(
     return [s.report for s in staged]
 
 
-def _write(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
+def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
+    """Write staged canonical tables and their reports to the store in one transaction."""
     drop_cached_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -157,15 +175,21 @@ def _create_missing(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, s: Staged) -> None:
+    described = con.execute(f"SELECT * FROM {s.customers} LIMIT 0").description or []
+    staged_cols = {d[0] for d in described}
+    # a staged ``city`` (Olist) is written too; other sources keep the stored city
+    city = ", city" if "city" in staged_cols else ""
+    set_city = ", city = coalesce(excluded.city, city)" if city else ""
     try:
         con.execute(
-            "INSERT INTO customers (customer_id, signup_ts, country, name, email)"
-            f" SELECT customer_id, signup_ts, country, name, email FROM {s.customers}"
+            f"INSERT INTO customers (customer_id, signup_ts, country, name, email{city})"
+            f" SELECT customer_id, signup_ts, country, name, email{city} FROM {s.customers}"
             " ON CONFLICT (customer_id) DO UPDATE SET"
             " signup_ts = least(signup_ts, excluded.signup_ts),"
             " country = CASE WHEN excluded.country = '(unknown)' THEN country"
             " ELSE excluded.country END,"
-            " name = coalesce(excluded.name, name), email = coalesce(excluded.email, email)"
+            f" name = coalesce(excluded.name, name), email = coalesce(excluded.email, email)"
+            f"{set_city}"
         )
         con.execute(
             "INSERT INTO products (product_id, name, category, unit_price)"

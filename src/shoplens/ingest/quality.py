@@ -9,26 +9,32 @@ Stored in the store in two tables, written in the import's transaction:
 
 Finding kinds (rows *dropped* are not in the canonical tables; the others are kept):
 
-=================== ======== =========================================================
-kind                dropped  meaning
-=================== ======== =========================================================
-missing_value       yes      a required value is empty (order id, product, quantity,
-                             price)
-unparseable         yes      a value is not a number / date in the expected format
-invalid_value       yes      quantity 0, negative quantity where not allowed, negative
-                             discount
-negative_price      yes      unit price < 0 (accounting adjustments such as UCI's
-                             "Adjust bad debt"; not a sale)
-mixed_sign_line     yes      a negative-quantity line in an order with positive lines
-orphan_line         yes      the line's order has no timestamp on any line
-conflicting_order   no       an order-level field differs between lines of an order:
-                             the first line (in source order) wins
-unknown_status      no       a status value in none of the mapping's lists: completed
-zero_price          no       unit price 0 (free items)
-quantity_outlier    no       quantity > median + 10 × max(MAD, median)
-price_outlier       no       unit price > median + 10 × max(MAD, median)
-future_date         no       order timestamp after the import time
-=================== ======== =========================================================
+===================== ======== =========================================================
+kind                  dropped  meaning
+===================== ======== =========================================================
+missing_value         yes      a required value is empty (order id, product, quantity,
+                               price)
+unparseable           yes      a value is not a number / date in the expected format
+invalid_value         yes      quantity 0, negative quantity where not allowed, negative
+                               discount
+negative_price        yes      unit price < 0 (accounting adjustments such as UCI's
+                               "Adjust bad debt"; not a sale)
+mixed_sign_line       yes      a negative-quantity line in an order with positive lines
+orphan_line           yes      the line's order has no timestamp on any line (Olist: the
+                               line's order is not among the imported orders)
+conflicting_order     no       an order-level field differs between lines of an order:
+                               the first line (in source order) wins
+unknown_status        no       a status value in none of the mapping's lists: completed
+zero_price            no       unit price 0 (free items)
+quantity_outlier      no       quantity > median + 10 × max(MAD, median)
+price_outlier         no       unit price > median + 10 × max(MAD, median)
+future_date           no       order timestamp after the import time
+empty_order           yes      Olist: an order without any line (not in the bad share)
+orphan_order          no       Olist: the order's customer is not in the customers file:
+                               kept as a guest order
+untranslated_category no       Olist: a category without an English name, kept in
+                               Portuguese (one finding per category)
+===================== ======== =========================================================
 
 ``bad_rows`` (missing_value + unparseable + invalid_value) plus ``orphan_lines`` over
 the rows left after removing empty and duplicate rows is the bad share checked against
@@ -59,6 +65,7 @@ DROPPED_KINDS = (
     "negative_price",
     "mixed_sign_line",
     "orphan_line",
+    "empty_order",
 )
 KEPT_KINDS = (
     "conflicting_order",
@@ -67,6 +74,8 @@ KEPT_KINDS = (
     "quantity_outlier",
     "price_outlier",
     "future_date",
+    "orphan_order",
+    "untranslated_category",
 )
 
 
