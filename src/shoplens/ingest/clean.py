@@ -580,22 +580,7 @@ def _count(
     t_lines: str,
     t_orders: str,
 ) -> None:
-    kinds: dict[str, int] = {}
-    for k in findings.column("kind").to_pylist():
-        kinds[k] = kinds.get(k, 0) + 1
-    rep.missing_values = kinds.get("missing_value", 0)
-    rep.unparseable_values = kinds.get("unparseable", 0)
-    rep.invalid_values = kinds.get("invalid_value", 0)
-    rep.bad_rows = rep.missing_values + rep.unparseable_values + rep.invalid_values
-    rep.negative_price_rows = kinds.get("negative_price", 0)
-    rep.mixed_sign_lines = kinds.get("mixed_sign_line", 0)
-    rep.orphan_lines = kinds.get("orphan_line", 0)
-    rep.zero_price_lines = kinds.get("zero_price", 0)
-    rep.quantity_outliers = kinds.get("quantity_outlier", 0)
-    rep.price_outliers = kinds.get("price_outlier", 0)
-    rep.future_orders = kinds.get("future_date", 0)
-    rep.conflicting_orders = kinds.get("conflicting_order", 0)
-    rep.unknown_status_orders = kinds.get("unknown_status", 0)
+    rep.count_findings(findings)
     row = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),"
         " count(*) FILTER (WHERE status = 'completed'),"

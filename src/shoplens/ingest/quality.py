@@ -89,6 +89,23 @@ class Finding:
     message: str
 
 
+# finding kind -> the report count it feeds
+FINDING_COUNTS: dict[str, str] = {
+    "missing_value": "missing_values",
+    "unparseable": "unparseable_values",
+    "invalid_value": "invalid_values",
+    "negative_price": "negative_price_rows",
+    "mixed_sign_line": "mixed_sign_lines",
+    "orphan_line": "orphan_lines",
+    "zero_price": "zero_price_lines",
+    "quantity_outlier": "quantity_outliers",
+    "price_outlier": "price_outliers",
+    "future_date": "future_orders",
+    "conflicting_order": "conflicting_orders",
+    "unknown_status": "unknown_status_orders",
+}
+
+
 @dataclass
 class QualityReport:
     """Counts of one imported source; see the module docstring for the kinds."""
@@ -131,6 +148,15 @@ class QualityReport:
 
     def counts(self) -> dict[str, int | float]:
         return {f: getattr(self, f) for f in COUNT_FIELDS}
+
+    def count_findings(self, findings: pa.Table) -> None:
+        """Set the per-kind counts (and ``bad_rows``) from a table of findings."""
+        kinds: dict[str, int] = {}
+        for k in findings.column("kind").to_pylist():
+            kinds[k] = kinds.get(k, 0) + 1
+        for kind, attr in FINDING_COUNTS.items():
+            setattr(self, attr, kinds.get(kind, 0))
+        self.bad_rows = self.missing_values + self.unparseable_values + self.invalid_values
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
