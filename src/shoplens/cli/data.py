@@ -1,105 +1,23 @@
-"""The ``shoplens`` command line: parse options, call the library, render the result.
-
-Every command that reads a store takes ``--store`` (default: the ``store`` setting) and
-honours the shop's time zone (``--timezone`` or the ``timezone`` setting). User errors
-(``ShoplensError``) print one line on stderr and exit with status 1; usage errors exit
-with status 2 (Typer's convention).
-"""
+"""The commands that fill or move a store: generate, import, export, quality."""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shoplens import analytics, generate, output, store
-from shoplens.config import Settings, load_settings
-from shoplens.errors import InvalidParameterError, ShoplensError, StoreError
-
-app = typer.Typer(
-    name="shoplens",
-    help="E-commerce customer analytics: simulate or import a shop, then KPIs, segments, cohorts.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-
-out = Console()
-err = Console(stderr=True)
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class CohortMetric(StrEnum):
-    customers = "customers"
-    revenue = "revenue"
-
-
-StoreOpt = Annotated[
-    Path | None, typer.Option("--store", "-s", help="DuckDB store file [setting: store].")
-]
-TzOpt = Annotated[
-    str | None,
-    typer.Option("--timezone", "--tz", help="Shop time zone, IANA name [setting: timezone]."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
-NoSaveOpt = Annotated[
-    bool, typer.Option("--no-save", help="Do not write the result tables back to the store.")
-]
-
-
-def _settings(**overrides: Any) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        msg = str(first["msg"]).removeprefix("Value error, ")
-        raise InvalidParameterError(f"invalid setting {where}: {msg}") from None
-
-
-def _format(as_json: bool, as_csv: bool) -> Format:
-    if as_json and as_csv:
-        raise InvalidParameterError("choose one of --json and --csv")
-    return Format.json if as_json else Format.csv if as_csv else Format.table
-
-
-@contextmanager
-def _open(
-    settings: Settings, *, write: bool, needs_orders: str | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist."""
-    con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
-    try:
-        if needs_orders:
-            store.require_tables(con, ["orders", "order_items"], settings.store, why=needs_orders)
-        yield con
-    finally:
-        con.close()
-
+from shoplens import generate, output, store
+from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _open, _progress, _settings, out
+from shoplens.config import Settings
+from shoplens.errors import InvalidParameterError, StoreError
 
 # --- generate -----------------------------------------------------------------------
 
 
-@app.command("generate")
 def generate_cmd(
     customers: Annotated[int, typer.Option(help="Number of customers.")] = 20_000,
     days: Annotated[int, typer.Option(help="Length of the simulated period in days.")] = 730,
@@ -190,204 +108,9 @@ def _end_date(end: datetime | None) -> dict[str, Any]:
     return {"end_date": end.date()} if end else {}
 
 
-@contextmanager
-def _progress(*, quiet: bool) -> Iterator[Any]:
-    if quiet or not err.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield update
+# --- import / export / quality ---------------------------------------------------------
 
 
-# --- kpis ---------------------------------------------------------------------------
-
-_KPI_TABLE_COLUMNS = (
-    "orders",
-    "customers",
-    "net_revenue",
-    "aov",
-    "units_per_order",
-    "promo_order_share",
-    "cancellation_rate",
-    "return_rate",
-)
-
-
-@app.command("kpis")
-def kpis_cmd(
-    store_path: StoreOpt = None,
-    start: Annotated[
-        datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (shop time zone)."),
-    ] = None,
-    stop: Annotated[
-        datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive."),
-    ] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(help="Break down by: " + ", ".join(analytics.DIMENSIONS) + "."),
-    ] = None,
-    timezone: TzOpt = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
-    no_save: NoSaveOpt = False,
-) -> None:
-    """Revenue (gross, net, discounts, cancellations, returns), orders, basket, promo use..."""
-    fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    d0, d1 = (start.date() if start else None), (stop.date() if stop else None)
-    with _open(settings, write=not no_save, needs_orders="for KPIs") as con:
-        table = analytics.compute_kpis(con, start=d0, end=d1, by=by)
-        if not no_save:
-            store.write_result(
-                con, f"kpis_by_{by}" if by else "kpis_total", table, {"from": d0, "to": d1}
-            )
-    fields = {"timezone": settings.timezone, "from": d0, "to": d1, "by": by}
-    if fmt is Format.json:
-        out.print_json(output.json_document("kpis", fields, rows=table))
-    elif fmt is Format.csv:
-        sys.stdout.write(output.csv_text(table))
-    elif by is None:
-        row = table.to_pylist()[0]
-        period = f"{d0 or 'start'} to {d1 or 'end'}"
-        out.print(
-            output.key_value_table(
-                ((k, row[k], v) for k, v in analytics.KPI_DEFINITIONS.items()),
-                title=f"KPIs, {period} ({settings.timezone})",
-            )
-        )
-    elif table.num_rows == 0:
-        out.print(f"No orders between {d0 or 'the start'} and {d1 or 'the end'}.")
-    else:
-        out.print(
-            output.rich_table(
-                table,
-                columns=[by, *_KPI_TABLE_COLUMNS],
-                title=f"KPIs by {by} ({settings.timezone})",
-            )
-        )
-        out.print("[dim]All KPIs: --json or --csv.[/]")
-
-
-# --- segments -----------------------------------------------------------------------
-
-
-@app.command("segments")
-def segments_cmd(
-    store_path: StoreOpt = None,
-    timezone: TzOpt = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
-    no_save: NoSaveOpt = False,
-) -> None:
-    """RFM scores, the named RFM segments and the behavioural segments (VIP, promo addict...)."""
-    fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for segments") as con:
-        assigned = analytics.assign_segments(con, rules=settings.segments)
-        rfm = analytics.segment_summary(assigned, "rfm")
-        behaviour = analytics.segment_summary(assigned, "behaviour")
-        if not no_save:
-            store.write_result(con, "customer_segments", assigned, settings.segments.model_dump())
-            store.write_result(con, "segment_summary_rfm", rfm)
-            store.write_result(con, "segment_summary_behaviour", behaviour)
-    fields = {"timezone": settings.timezone, "customers": assigned.num_rows}
-    if fmt is Format.json:
-        out.print_json(output.json_document("segments", fields, rfm=rfm, behaviour=behaviour))
-    elif fmt is Format.csv:
-        sys.stdout.write(output.csv_text(rfm, {"kind": "rfm"}))
-        sys.stdout.write(output.csv_text(behaviour, {"kind": "behaviour"}).split("\n", 1)[1])
-    else:
-        out.print(output.rich_table(rfm, title=f"RFM segments ({assigned.num_rows:,} customers)"))
-        out.print(output.rich_table(behaviour, title="Behavioural segments"))
-
-
-# --- cohorts ------------------------------------------------------------------------
-
-
-@app.command("cohorts")
-def cohorts_cmd(
-    store_path: StoreOpt = None,
-    metric: Annotated[
-        CohortMetric, typer.Option(help="Retention of customers or of revenue.")
-    ] = CohortMetric.customers,
-    timezone: TzOpt = None,
-    as_json: JsonOpt = False,
-    as_csv: CsvOpt = False,
-    no_save: NoSaveOpt = False,
-) -> None:
-    """Monthly acquisition cohorts: retention by month since first order."""
-    fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for cohorts") as con:
-        table = analytics.cohort_matrix(con, metric=metric.value)
-        if not no_save:
-            store.write_result(con, f"cohorts_{metric.value}", table, {"metric": metric.value})
-    fields = {"timezone": settings.timezone, "metric": metric.value}
-    if fmt is Format.json:
-        out.print_json(output.json_document("cohorts", fields, rows=table))
-    elif fmt is Format.csv:
-        sys.stdout.write(output.csv_text(table))
-    else:
-        months = max(3, min(24, (out.width - 20) // 6 - 1))
-        out.print(
-            output.cohort_grid(
-                table, title=f"{metric.value.capitalize()} retention", max_months=months
-            )
-        )
-
-
-# --- status -------------------------------------------------------------------------
-
-
-@app.command("status")
-def status_cmd(
-    store_path: StoreOpt = None, timezone: TzOpt = None, as_json: JsonOpt = False
-) -> None:
-    """Tables, row counts, date ranges and what has been computed."""
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=False) as con:
-        st = store.store_status(con)
-    tables = output.status_tables(st)
-    results = output.status_results(st)
-    if as_json:
-        out.print_json(
-            output.json_document(
-                "status",
-                {"store": str(settings.store), "missing_required": st.missing_required},
-                tables=tables,
-                results=results,
-            )
-        )
-        return
-    out.print(output.rich_table(tables, title=f"{settings.store}"))
-    if st.missing_required:
-        out.print(f"[yellow]missing required tables: {', '.join(st.missing_required)}[/]")
-    if results.num_rows:
-        out.print(output.rich_table(results, title="Computed results"))
-    else:
-        out.print("[dim]Nothing computed yet: run kpis, segments or cohorts.[/]")
-
-
-# --- import / quality -----------------------------------------------------------------
-
-
-@app.command("import")
 def import_cmd(
     source: Annotated[
         str,
@@ -522,7 +245,6 @@ def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool)
     out.print(output.rich_table(output.counts_table(rows), title="Rows imported"))
 
 
-@app.command("export")
 def export_cmd(
     uri: Annotated[
         str, typer.Argument(metavar="URI", help="Target: mongodb://HOST:PORT/DATABASE.")
@@ -602,7 +324,6 @@ def _print_reports(reports: list[Any]) -> None:
             out.print(output.rich_table(f, title="Findings (examples, up to 5 per kind)"))
 
 
-@app.command("quality")
 def quality_cmd(
     store_path: StoreOpt = None,
     last: Annotated[int, typer.Option(help="Show the last N imports.", min=1)] = 1,
@@ -620,20 +341,3 @@ def quality_cmd(
         out.print("No imports in this store yet: run 'shoplens import'.")
     else:
         _print_reports(reports)
-
-
-def main() -> None:
-    if not out.is_terminal and "COLUMNS" not in os.environ:
-        out.width = 120  # pipes and CI logs: room for the tables
-    try:
-        app()
-    except ShoplensError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written")
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

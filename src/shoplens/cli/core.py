@@ -1,0 +1,123 @@
+"""The Typer app, the options and helpers the commands share, and ``main``.
+
+User errors (``ShoplensError``) print one line on stderr and exit with status 1; usage
+errors exit with status 2 (Typer's convention).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import duckdb
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shoplens import store
+from shoplens.config import Settings, load_settings
+from shoplens.errors import InvalidParameterError, ShoplensError
+
+app = typer.Typer(
+    name="shoplens",
+    help="E-commerce customer analytics: simulate or import a shop, then KPIs, segments, cohorts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", "-s", help="DuckDB store file [setting: store].")
+]
+TzOpt = Annotated[
+    str | None,
+    typer.Option("--timezone", "--tz", help="Shop time zone, IANA name [setting: timezone]."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
+NoSaveOpt = Annotated[
+    bool, typer.Option("--no-save", help="Do not write the result tables back to the store.")
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidParameterError(f"invalid setting {where}: {msg}") from None
+
+
+def _format(as_json: bool, as_csv: bool) -> Format:
+    if as_json and as_csv:
+        raise InvalidParameterError("choose one of --json and --csv")
+    return Format.json if as_json else Format.csv if as_csv else Format.table
+
+
+@contextmanager
+def _open(
+    settings: Settings, *, write: bool, needs_orders: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist."""
+    con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
+    try:
+        if needs_orders:
+            store.require_tables(con, ["orders", "order_items"], settings.store, why=needs_orders)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _progress(*, quiet: bool) -> Iterator[Any]:
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def main() -> None:
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = 120  # pipes and CI logs: room for the tables
+    try:
+        app()
+    except ShoplensError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        sys.exit(130)
