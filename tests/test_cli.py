@@ -252,3 +252,12 @@ def test_store_locked_by_another_process(capsys, shop: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_user_text_is_not_read_as_markup(capsys, tmp_path: Path) -> None:
+    # "[/]" and "[bold]" in paths or data must print as they are, not crash rich
+    path = tmp_path / "x[/]y[bold].duckdb"
+    code, _, err = run(capsys, "status", "--store", str(path))
+    assert code == 1
+    assert "x[/]y[bold].duckdb not found" in err
+    assert "Traceback" not in err

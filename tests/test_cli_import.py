@@ -137,3 +137,21 @@ def test_quality_missing_store(capsys, tmp_path: Path, command: str) -> None:
     code, _, err = run(capsys, command, "--store", str(tmp_path / "none.duckdb"))
     assert code == 1
     assert "not found" in err
+
+
+def test_report_prints_bad_values_as_they_are(capsys, tmp_path: Path) -> None:
+    src = tmp_path / "br.csv"
+    src.write_text(
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        "1,A,[bold]Mug,2,2024-03-01 10:00,3.50,7,DE\n"
+        "2,B,Cup,[/],2024-03-02 10:00,2.00,8,FR\n",
+        encoding="utf-8",
+    )
+    store = tmp_path / "s.duckdb"
+    args = ["import", str(src), "--preset", "order-lines", "--max-bad-share", "0.9"]
+    code, out, _ = run(capsys, *args, "--store", str(store))
+    assert code == 0
+    assert "│ [/]   │" in out
+    code, out, _ = run(capsys, "quality", "--store", str(store))
+    assert code == 0
+    assert "│ [/]   │" in out

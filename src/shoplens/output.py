@@ -18,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 from rich.table import Table
+from rich.text import Text
 
 JSON_VERSION = 1
 
@@ -101,7 +102,7 @@ def rich_table(
     headers: Mapping[str, str] | None = None,
 ) -> Table:
     cols = list(columns) if columns is not None else table.column_names
-    out = Table(title=title, title_justify="left", header_style="bold")
+    out = _table(title)
     names = {**SHORT_HEADERS, **(headers or {})}
     for i, c in enumerate(cols):
         kind = table.schema.field(c).type
@@ -114,18 +115,30 @@ def rich_table(
             no_wrap=numeric or i == 0,
         )
     for row in table.select(cols).to_pylist():
-        out.add_row(*(format_value(c, row[c]) for c in cols))
+        out.add_row(*(Text(format_value(c, row[c])) for c in cols))
     return out
 
 
-def key_value_table(items: Iterable[tuple[str, Any, str]], *, title: str | None = None) -> Table:
+def _table(title: str | None) -> Table:
+    # Titles and cells are Text, not markup: data (file names, product names, bad
+    # values from a user's file) may contain "[...]", which rich would parse.
+    return Table(
+        title=Text(title) if title is not None else None,
+        title_justify="left",
+        header_style="bold",
+    )
+
+
+def key_value_table(
+    items: Iterable[tuple[str, Any, str]], *, title: str | None = None, name_header: str = "KPI"
+) -> Table:
     """A vertical table: name, formatted value, description."""
-    out = Table(title=title, title_justify="left", header_style="bold")
-    out.add_column("KPI", no_wrap=True)
+    out = _table(title)
+    out.add_column(name_header, no_wrap=True)
     out.add_column("value", justify="right", no_wrap=True)
     out.add_column("meaning", style="dim")
     for name, value, meaning in items:
-        out.add_row(name, format_value(name, value), meaning)
+        out.add_row(Text(name), Text(format_value(name, value)), Text(meaning))
     return out
 
 
@@ -166,7 +179,7 @@ def cohort_grid(table: pa.Table, *, title: str, max_months: int = 12) -> Table:
     rows = table.to_pylist()
     months = sorted({r["months_since"] for r in rows})
     shown = [m for m in months if m <= max_months]
-    out = Table(title=title, title_justify="left", header_style="bold")
+    out = _table(title)
     out.add_column("cohort", no_wrap=True)
     out.add_column("size", justify="right", no_wrap=True)
     for m in shown:

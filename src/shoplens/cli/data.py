@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import duckdb
 import typer
+from rich.markup import escape
 
 from shoplens import generate, output, store
 from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _open, _progress, _settings, out
@@ -86,8 +87,8 @@ def generate_cmd(
         return
     lines = rows.get("order_items", 0)
     out.print(
-        f"[bold]{settings.store}[/]: simulated {customers:,} customers over {days} days "
-        f"in {elapsed:.1f} s ({lines / max(elapsed, 1e-9):,.0f} order lines/s)"
+        f"[bold]{escape(str(settings.store))}[/]: simulated {customers:,} customers over"
+        f" {days} days in {elapsed:.1f} s ({lines / max(elapsed, 1e-9):,.0f} order lines/s)"
     )
     out.print(output.rich_table(output.counts_table(rows), title="Rows written"))
 
@@ -214,7 +215,8 @@ def import_cmd(
         return
     lines = sum(r.lines for r in reports)
     out.print(
-        f"[bold]{settings.store}[/]: imported {lines:,} order lines from {file.name}"
+        f"[bold]{escape(str(settings.store))}[/]: imported {lines:,} order lines from"
+        f" {escape(file.name)}"
         f" in {elapsed:.1f} s"
     )
     _print_reports(reports)
@@ -239,7 +241,8 @@ def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool)
         out.print_json(output.json_document("import", fields))
         return
     out.print(
-        f"[bold]{settings.store}[/]: imported from {mongo.redact(uri)} in {elapsed:.1f} s",
+        f"[bold]{escape(str(settings.store))}[/]: imported from {escape(mongo.redact(uri))}"
+        f" in {elapsed:.1f} s",
         highlight=False,
     )
     out.print(output.rich_table(output.counts_table(rows), title="Rows imported"))
@@ -270,7 +273,8 @@ def export_cmd(
         out.print_json(output.json_document("export", fields))
         return
     out.print(
-        f"[bold]{settings.store}[/]: exported to {mongo.redact(uri)} in {elapsed:.1f} s",
+        f"[bold]{escape(str(settings.store))}[/]: exported to {escape(mongo.redact(uri))}"
+        f" in {elapsed:.1f} s",
         highlight=False,
     )
     out.print(output.rich_table(output.counts_table(counts), title="Documents written"))
@@ -295,33 +299,23 @@ def _infer_toml(file: Path, sheet: str | None, encoding: str | None, delim: str 
 
 
 def _print_reports(reports: list[Any]) -> None:
-    from rich.table import Table as RichTable
-
     from shoplens.ingest.quality import COUNT_DEFINITIONS
 
     for rep in reports:
-        title = f"Import {rep.run_id}: {rep.source} ({rep.mapping}; dates {rep.date_format})"
         counts = rep.counts()
-        table = RichTable(title=title, title_justify="left", header_style="bold")
-        table.add_column("count", no_wrap=True)
-        table.add_column("value", justify="right", no_wrap=True)
-        table.add_column("meaning", style="dim")
-        for name, meaning in COUNT_DEFINITIONS.items():
-            table.add_row(name, output.format_value(name, counts[name]), meaning)
-        out.print(table)
-        if rep.findings:
-            import pyarrow as pa
-
-            f = pa.table(
-                {
-                    "kind": [x.kind for x in rep.findings],
-                    "row": pa.array([x.row for x in rep.findings], pa.int64()),
-                    "column": [x.column for x in rep.findings],
-                    "value": [x.value for x in rep.findings],
-                    "message": [x.message for x in rep.findings],
-                }
+        out.print(
+            output.key_value_table(
+                ((name, counts[name], meaning) for name, meaning in COUNT_DEFINITIONS.items()),
+                title=f"Import {rep.run_id}: {rep.source} ({rep.mapping}; dates {rep.date_format})",
+                name_header="count",
             )
-            out.print(output.rich_table(f, title="Findings (examples, up to 5 per kind)"))
+        )
+        if rep.findings:
+            out.print(
+                output.rich_table(
+                    rep.findings_table(), title="Findings (examples, up to 5 per kind)"
+                )
+            )
 
 
 def quality_cmd(

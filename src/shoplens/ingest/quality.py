@@ -149,6 +149,18 @@ class QualityReport:
     def counts(self) -> dict[str, int | float]:
         return {f: getattr(self, f) for f in COUNT_FIELDS}
 
+    def findings_table(self) -> pa.Table:
+        """The example findings as a table: kind, row, column, value, message."""
+        return pa.table(
+            {
+                "kind": [x.kind for x in self.findings],
+                "row": pa.array([x.row for x in self.findings], pa.int64()),
+                "column": [x.column for x in self.findings],
+                "value": [x.value for x in self.findings],
+                "message": [x.message for x in self.findings],
+            }
+        )
+
     def count_findings(self, findings: pa.Table) -> None:
         """Set the per-kind counts (and ``bad_rows``) from a table of findings."""
         kinds: dict[str, int] = {}

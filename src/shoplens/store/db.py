@@ -44,7 +44,9 @@ def open_store(
     path = Path(path)
     check_timezone(timezone)
     if not path.exists():
-        raise StoreError(f"store {path} not found (create one with 'shoplens generate')")
+        raise StoreError(
+            f"store {path} not found (create one with 'shoplens generate' or 'shoplens import')"
+        )
     if path.is_dir():
         raise StoreError(f"store {path} is a directory, not a DuckDB file")
     try:
@@ -78,7 +80,7 @@ def require_tables(
         purpose = f" needed {why}" if why else ""
         raise StoreError(
             f"store {path} has no table {', '.join(repr(m) for m in missing)}{purpose}"
-            " (fill it with 'shoplens generate')"
+            " (fill it with 'shoplens generate' or 'shoplens import')"
         )
 
 
