@@ -20,8 +20,9 @@ import duckdb
 import pyarrow as pa
 
 from shoplens.analytics.facts import ORDER_FACTS, ensure_order_facts
-from shoplens.analytics.rfm import require_order_tables
+from shoplens.analytics.rfm import ORDER_TABLES
 from shoplens.errors import InvalidParameterError
+from shoplens.store.db import require_tables
 
 COHORT_METRICS: tuple[str, ...] = ("customers", "revenue")
 
@@ -114,6 +115,6 @@ def cohort_matrix(
         raise InvalidParameterError(
             f"unknown cohort metric {metric!r} (expected one of {', '.join(COHORT_METRICS)})"
         )
-    require_order_tables(con, why="for cohorts")
+    require_tables(con, ORDER_TABLES, why="for cohorts")
     ensure_order_facts(con)
     return con.sql(_COHORT_SQL, params={"metric": metric}).to_arrow_table()

@@ -54,7 +54,8 @@ import duckdb
 import pyarrow as pa
 
 from shoplens.analytics.facts import ORDER_FACTS, ensure_order_facts
-from shoplens.errors import InvalidParameterError, StoreError
+from shoplens.errors import InvalidParameterError
+from shoplens.store.db import require_tables
 
 ORDER_TABLES = ("orders", "order_items")
 
@@ -70,25 +71,6 @@ RFM_COLUMNS = (
     "m_score",
     "rfm_score",
 )
-
-
-def require_order_tables(con: duckdb.DuckDBPyConnection, why: str) -> None:
-    """Raise :class:`StoreError` if the store lacks ``orders`` or ``order_items``."""
-    rows = con.execute(
-        "SELECT table_name FROM information_schema.tables"
-        " WHERE table_schema = 'main' AND table_catalog = current_database()"
-    ).fetchall()
-    have = {r[0] for r in rows}
-    missing = [t for t in ORDER_TABLES if t not in have]
-    if missing:
-        row = con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchone()
-        where = f"store {row[0]}" if row and row[0] else "the store"
-        raise StoreError(
-            f"{where} has no table {', '.join(repr(m) for m in missing)} needed {why}"
-            " (fill it with 'shoplens generate' or 'shoplens import')"
-        )
 
 
 def check_as_of(as_of: object) -> date | None:
@@ -195,7 +177,7 @@ def rfm_table(con: duckdb.DuckDBPyConnection, *, as_of: date | None = None) -> p
     docstring for what counts and how ties are scored.
     """
     as_of = check_as_of(as_of)
-    require_order_tables(con, why="for RFM")
+    require_tables(con, ORDER_TABLES, why="for RFM")
     ensure_order_facts(con)
     cols = ", ".join(RFM_COLUMNS)
     return con.sql(

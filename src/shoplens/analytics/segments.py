@@ -56,8 +56,9 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoplens.analytics.facts import ensure_order_facts
-from shoplens.analytics.rfm import RFM_BASE_SQL, RFM_COLUMNS, check_as_of, require_order_tables
+from shoplens.analytics.rfm import ORDER_TABLES, RFM_BASE_SQL, RFM_COLUMNS, check_as_of
 from shoplens.errors import InvalidParameterError
+from shoplens.store.db import require_tables
 
 # (segment, (r_min, r_max), (fm_min, fm_max)), inclusive ranges, in report order.
 RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
@@ -198,7 +199,7 @@ def assign_segments(
     elif not isinstance(rules, SegmentRules):
         raise InvalidParameterError(f"rules must be a SegmentRules, not {type(rules).__name__}")
     as_of = check_as_of(as_of)
-    require_order_tables(con, why="for segments")
+    require_tables(con, ORDER_TABLES, why="for segments")
     ensure_order_facts(con)
     params: dict[str, Any] = {
         "as_of": as_of,

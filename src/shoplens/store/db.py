@@ -71,15 +71,28 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def require_tables(
-    con: duckdb.DuckDBPyConnection, names: Iterable[str], path: str | Path, *, why: str = ""
+    con: duckdb.DuckDBPyConnection,
+    names: Iterable[str],
+    path: str | Path | None = None,
+    *,
+    why: str = "",
 ) -> None:
-    """Raise a :class:`StoreError` naming the first table the store lacks."""
+    """Raise a :class:`StoreError` naming the tables the store lacks.
+
+    ``path`` names the store in the message (default: the connection's file).
+    """
     have = existing_tables(con)
     missing = [n for n in names if n not in have]
     if missing:
+        if path is None:
+            row = con.execute(
+                "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+            ).fetchone()
+            path = row[0] if row and row[0] else None
+        where = f"store {path}" if path else "the store"
         purpose = f" needed {why}" if why else ""
         raise StoreError(
-            f"store {path} has no table {', '.join(repr(m) for m in missing)}{purpose}"
+            f"{where} has no table {', '.join(repr(m) for m in missing)}{purpose}"
             " (fill it with 'shoplens generate' or 'shoplens import')"
         )
 
