@@ -20,6 +20,8 @@ import pyarrow as pa
 from rich.table import Table
 from rich.text import Text
 
+from shoplens.store.status import StoreStatus
+
 JSON_VERSION = 1
 
 
@@ -146,7 +148,7 @@ def counts_table(counts: Mapping[str, int]) -> pa.Table:
     return pa.table({"table": list(counts), "rows": [int(v) for v in counts.values()]})
 
 
-def status_tables(status: Any) -> pa.Table:
+def status_tables(status: StoreStatus) -> pa.Table:
     """StoreStatus -> table, kind, rows, first, last."""
     ts = status.tables
     return pa.table(
@@ -162,7 +164,7 @@ def status_tables(status: Any) -> pa.Table:
     )
 
 
-def status_results(status: Any) -> pa.Table:
+def status_results(status: StoreStatus) -> pa.Table:
     rs = status.results
     return pa.table(
         {

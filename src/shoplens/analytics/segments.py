@@ -201,16 +201,8 @@ def assign_segments(
     as_of = check_as_of(as_of)
     require_tables(con, ORDER_TABLES, why="for segments")
     ensure_order_facts(con)
-    params: dict[str, Any] = {
-        "as_of": as_of,
-        "grid": _rfm_grid(),
-        "vip_top_share": rules.vip_top_share,
-        "vip_min_orders": rules.vip_min_orders,
-        "promo_min_share": rules.promo_min_share,
-        "promo_min_orders": rules.promo_min_orders,
-        "regular_min_orders": rules.regular_min_orders,
-        "regular_max_gap_days": rules.regular_max_gap_days,
-    }
+    # every rule is a named parameter of the SQL, under its field name
+    params: dict[str, Any] = {"as_of": as_of, "grid": _rfm_grid(), **rules.model_dump()}
     return con.sql(_ASSIGN_SQL, params=params).to_arrow_table()
 
 
