@@ -53,16 +53,16 @@ class Table:
     # Primary keys are enforced with a DuckDB index. On the very large tables
     # (order_items, events) building that index costs more than the whole load
     # (3 s for 10M lines), so there the key is checked with a GROUP BY after
-    # loading instead (see store.validate_keys).
+    # loading instead (see store.finalize_keys).
     enforce_key: bool = True
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def ddl(self, name: str | None = None) -> str:
+    def ddl(self) -> str:
         cols = ",\n  ".join(c.ddl() for c in self.columns)
-        return f'CREATE TABLE "{name or self.name}" (\n  {cols}\n)'
+        return f'CREATE TABLE "{self.name}" (\n  {cols}\n)'
 
 
 def _in(col: str, values: tuple[str, ...]) -> str:

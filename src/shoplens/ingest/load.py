@@ -32,10 +32,11 @@ from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.mapping import Mapping
 from shoplens.ingest.quality import QualityReport, write_report
 from shoplens.ingest.raw import RawTable
-from shoplens.schema import CANONICAL
 from shoplens.store.db import (
+    create_tables,
     drop_cached_tables,
     existing_tables,
+    finalize_keys,
     open_store,
     write_new_store,
 )
@@ -164,14 +165,9 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: 
 
 def _create_missing(con: duckdb.DuckDBPyConnection) -> None:
     have = existing_tables(con)
-    for name in IMPORTED_TABLES:
-        if name in have:
-            continue
-        table = CANONICAL[name]
-        con.execute(table.ddl())
-        if table.enforce_key:
-            cols = ", ".join(f'"{c}"' for c in table.key)
-            con.execute(f'ALTER TABLE "{name}" ADD PRIMARY KEY ({cols})')
+    missing = [name for name in IMPORTED_TABLES if name not in have]
+    create_tables(con, missing)
+    finalize_keys(con, missing)  # empty tables: declares the keys the upserts need
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, s: Staged) -> None:
