@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,15 @@ def _arrow(table: str, rows: Rows) -> pa.Table:
 
 
 MakeStore = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read the user's SHOPLENS_* variables or a shoplens.toml in the cwd."""
+    for name in list(os.environ):
+        if name.startswith("SHOPLENS_") and name != "SHOPLENS_TEST_MONGODB_URI":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SHOPLENS_CONFIG", str(tmp_path / "no-such-shoplens.toml"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,15 @@ from unittest.mock import patch
 import pytest
 
 from shoplens.cli import main
+
+# The stable --json names of the KPIs, as documented in the README.
+KPI_NAMES = [
+    "orders", "completed_orders", "cancelled_orders", "returned_orders", "customers",
+    "gross_revenue", "discounts", "cancelled_revenue", "returned_revenue", "net_revenue",
+    "new_customer_revenue", "returning_customer_revenue", "guest_revenue", "aov",
+    "units_per_order", "purchase_frequency", "repeat_purchase_rate", "promo_order_share",
+    "discount_rate", "cancellation_rate", "return_rate",
+]  # fmt: skip
 
 SMALL = ["--customers", "600", "--days", "120", "--seed", "3", "--end", "2025-12-31"]
 
@@ -39,10 +49,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    _code, out, err = run(capsys)
-    assert "Usage" in out + err
-    for command in ("generate", "kpis", "segments", "cohorts", "status"):
-        assert command in out + err
+    code, out, err = run(capsys)
+    assert code == 2  # Click's exit status for "no command given"
+    assert "[OPTIONS] COMMAND [ARGS]" in out + err
+    listed = {line.split()[0] for line in (out + err).splitlines() if line.startswith("  ")}
+    assert {"generate", "kpis", "segments", "cohorts", "status", "import", "export"} <= listed
 
 
 def test_generate_json_reports_row_counts(capsys, tmp_path: Path) -> None:
@@ -71,8 +82,10 @@ def test_kpis_json_shape_and_saved_result(capsys, shop: Path) -> None:
     code, out, _ = run(capsys, "kpis", "--store", str(shop), "--json")
     assert code == 0
     doc = json.loads(out)
+    assert list(doc) == ["shoplens", "version", "timezone", "from", "to", "by", "rows"]
     assert (doc["shoplens"], doc["version"], doc["by"]) == ("kpis", 1, None)
     (row,) = doc["rows"]
+    assert list(row) == KPI_NAMES
     assert (
         row["orders"] == row["completed_orders"] + row["cancelled_orders"] + row["returned_orders"]
     )
@@ -125,6 +138,15 @@ def test_cohorts_table_and_json(capsys, shop: Path) -> None:
     assert "M0" in out
     code, out, _ = run(capsys, "cohorts", "--store", str(shop), "--metric", "revenue", "--json")
     rows = json.loads(out)["rows"]
+    assert rows
+    assert list(rows[0]) == [
+        "cohort",
+        "months_since",
+        "cohort_size",
+        "active_customers",
+        "revenue",
+        "value",
+    ]
     assert all(r["value"] == pytest.approx(1.0) for r in rows if r["months_since"] == 0)
 
 
@@ -261,3 +283,32 @@ def test_user_text_is_not_read_as_markup(capsys, tmp_path: Path) -> None:
     assert code == 1
     assert "x[/]y[bold].duckdb not found" in err
     assert "Traceback" not in err
+
+
+def test_readme_documents_every_kpi() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### KPIs", 1)[1].split("\n\n", 2)[1]
+    first_cells = [line.split("|")[1] for line in table.splitlines()[2:]]
+    documented = [name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)]
+    assert sorted(documented) == sorted(KPI_NAMES)
+
+
+def test_results_are_saved_as_tables(capsys, shop: Path) -> None:
+    import duckdb
+
+    _, out, _ = run(capsys, "segments", "--store", str(shop), "--json")
+    doc = json.loads(out)
+    _, out, _ = run(capsys, "cohorts", "--store", str(shop), "--json")
+    cohorts = json.loads(out)["rows"]
+    con = duckdb.connect(str(shop), read_only=True)
+    try:
+        saved = con.execute("SELECT segment, customers FROM segment_summary_rfm").fetchall()
+        assert saved == [(r["segment"], r["customers"]) for r in doc["rfm"]]
+        n = con.execute("SELECT count(*) FROM customer_segments").fetchone()
+        assert n == (doc["customers"],)
+        cells = con.execute(
+            "SELECT cohort, months_since, active_customers FROM cohorts_customers"
+        ).fetchall()
+        assert cells == [(r["cohort"], r["months_since"], r["active_customers"]) for r in cohorts]
+    finally:
+        con.close()

@@ -164,3 +164,22 @@ def test_kpi_revenue_of_customers_equals_rfm_monetary(shop_path: Any, open_con: 
         f"SELECT sum(net) FROM {ORDER_FACTS} WHERE status = 'completed' AND customer_id IS NOT NULL"
     ).fetchall()[0][0]
     assert float(exact) == pytest.approx(customers, abs=1e-9)
+    # and the definition itself, computed independently from the hand-made rows
+    want: dict[str, Decimal] = {}
+    for o in ORDERS:
+        if o.get("status", "completed") != "completed" or o.get("customer_id") is None:
+            continue
+        lines = [i for i in ITEMS if i["order_id"] == o["order_id"]]
+        net = sum(
+            (
+                Decimal(str(i["quantity"])) * Decimal(str(i["unit_price"]))
+                - Decimal(str(i.get("discount", 0)))
+                for i in lines
+            ),
+            Decimal(0),
+        ) - Decimal(str(o.get("discount", 0)))
+        want[o["customer_id"]] = want.get(o["customer_id"], Decimal(0)) + net
+    assert {r["customer_id"]: r["monetary"] for r in rfm} == {
+        c: pytest.approx(float(v), abs=0.005) for c, v in want.items()
+    }
+    assert customers == pytest.approx(float(sum(want.values())), abs=0.005)
