@@ -1,13 +1,16 @@
-"""Helpers shared by the benchmark scripts: worker subprocesses, RSS, table printing."""
+"""Helpers shared by the benchmark scripts: command line, worker subprocesses, RSS,
+table printing, agreement checks."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,29 @@ def emit(result: dict[str, Any]) -> None:
     """Hand a worker's result to the parent (one tagged JSON line on stdout)."""
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     print(WORKER_TAG + json.dumps(result), flush=True)
+
+
+def base_parser(doc: str | None, *, quick_help: str) -> argparse.ArgumentParser:
+    """A parser with the options every benchmark has: ``--seed``, ``--quick``, ``--out``
+    and the hidden ``--worker ours|baseline`` (see :func:`run_as_worker`).
+
+    The description is the first paragraph of ``doc`` (the script's docstring).
+    """
+    ap = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--out", type=Path, default=None, help="write results as JSON here")
+    ap.add_argument("--worker", choices=["ours", "baseline"], help=argparse.SUPPRESS)
+    return ap
+
+
+def run_as_worker(side: str | None, workers: Mapping[str, Callable[[], dict[str, Any]]]) -> bool:
+    """In a worker process (``--worker SIDE``): run ``workers[side]``, :func:`emit` its
+    result and return True; in the parent (``side`` None) return False."""
+    if side is None:
+        return False
+    emit(workers[side]())
+    return True
 
 
 def run_worker(script: Path, args: Sequence[str]) -> dict[str, Any]:
@@ -72,6 +98,25 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
     print("  ".join("-" * w for w in widths))
     for r in cells[1:]:
         print(line(r))
+
+
+@dataclass
+class Check:
+    """One agreement check between the two sides' results."""
+
+    name: str
+    rows: int
+    detail: str
+    ok: bool
+
+
+def print_checks(checks: Sequence[Check]) -> bool:
+    """Print the agreement table; True if every check agrees."""
+    print_table(
+        ["agreement check", "rows", "result", "detail"],
+        [[c.name, fmt_int(c.rows), "OK" if c.ok else "DIFFERS", c.detail] for c in checks],
+    )
+    return all(c.ok for c in checks)
 
 
 def verdict(ok: bool) -> str:

@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,17 @@ if __package__ in (None, ""):  # run as a script: make the repo root importable
 import numpy as np
 import pandas as pd
 
-from benchmarks._common import emit, fmt_int, print_table, run_worker, verdict, write_json
+from benchmarks._common import (
+    Check,
+    base_parser,
+    fmt_int,
+    print_checks,
+    print_table,
+    run_as_worker,
+    run_worker,
+    verdict,
+    write_json,
+)
 from benchmarks.bench_generate import FULL_CUSTOMERS, QUICK_CUSTOMERS, default_store
 
 SCRIPT = Path(__file__).resolve()
@@ -82,25 +91,16 @@ def _totals(steps: dict[str, float]) -> dict[str, float]:
     }
 
 
-def _ours_facts(con: Any) -> None:
-    """Build the per-order facts every analysis shares (if this shoplens has them)."""
-    try:
-        from shoplens.analytics.facts import ensure_line_facts, ensure_order_facts
-    except ImportError:  # no shared facts: each analysis pays for its own
-        return
-    ensure_order_facts(con)
-    ensure_line_facts(con)
-
-
 def worker_ours(store: Path, tz: str, out_dir: Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from shoplens.analytics import assign_segments, cohort_matrix, compute_kpis, segment_summary
+    from shoplens.analytics.facts import ensure_line_facts, ensure_order_facts
     from shoplens.store import open_store
 
     con = open_store(store, read_only=True, timezone=tz)
     steps: dict[str, float] = {}
-    _timed(steps, "shared facts", lambda: _ours_facts(con))
+    _timed(steps, "shared facts", lambda: (ensure_order_facts(con), ensure_line_facts(con)))
     kpis = _timed(
         steps,
         "kpis",
@@ -159,14 +159,6 @@ def worker_baseline(store: Path, tz: str, out_dir: Path) -> dict[str, Any]:
 
 
 # --- result agreement --------------------------------------------------------------------
-
-
-@dataclass
-class Check:
-    name: str
-    rows: int
-    detail: str
-    ok: bool
 
 
 def _compare(
@@ -359,17 +351,13 @@ def check_definitions() -> list[str]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = base_parser(__doc__, quick_help="smoke run on 100k customers")
     ap.add_argument("--store", type=Path, default=None, help="store to analyse")
     ap.add_argument(
         "--customers", type=int, default=None, help="size to generate if the store is missing"
     )
-    ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--timezone", default="UTC", help="the shop's time zone")
     ap.add_argument("--regenerate", action="store_true", help="regenerate the store first")
-    ap.add_argument("--quick", action="store_true", help="smoke run on 100k customers")
-    ap.add_argument("--out", type=Path, default=None, help="write results as JSON here")
-    ap.add_argument("--worker", choices=["ours", "baseline"], help=argparse.SUPPRESS)
     ap.add_argument("--results-dir", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.customers is None:
@@ -381,9 +369,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.worker:
-        fn = worker_ours if args.worker == "ours" else worker_baseline
-        emit(fn(args.store, args.timezone, args.results_dir))
+    if run_as_worker(
+        args.worker,
+        {
+            "ours": lambda: worker_ours(args.store, args.timezone, args.results_dir),
+            "baseline": lambda: worker_baseline(args.store, args.timezone, args.results_dir),
+        },
+    ):
         return 0
 
     if args.regenerate or not args.store.exists():
@@ -447,11 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(["headline", "ours", "pandas"], heads)
     print()
-    print_table(
-        ["agreement check", "rows", "result", "detail"],
-        [[c.name, fmt_int(c.rows), "OK" if c.ok else "DIFFERS", c.detail] for c in checks],
-    )
-    all_ok = all(c.ok for c in checks) and not issues
+    all_ok = print_checks(checks) and not issues
     print()
     print(f"results agree: {'yes' if all_ok else 'NO (see above)'}")
     print(

@@ -10,31 +10,30 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from shoplens.generate import GenerationSummary, SimulationParams, generate_into, simulator
-from shoplens.store import write_new_store
+if __package__ in (None, ""):  # run as a script: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import peak_rss_mb
+from benchmarks._simulator import GeneratedStore, generate_store
+from shoplens.generate import SimulationParams, simulator
 
 
-def run_once(params: SimulationParams, path: Path) -> tuple[float, GenerationSummary, list[str]]:
+def run_once(params: SimulationParams, path: Path) -> tuple[GeneratedStore, list[str]]:
+    """One timed generation into ``path``, plus one line per progress call."""
     stages: list[str] = []
     t_stage = [time.perf_counter()]
-    result: list[GenerationSummary] = []
 
     def progress(stage: str, done: int, total: int) -> None:
         now = time.perf_counter()
         stages.append(f"{stage} {done}/{total} +{now - t_stage[0]:.2f}s")
         t_stage[0] = now
 
-    t0 = time.perf_counter()
-    write_new_store(
-        path, lambda con: result.append(generate_into(con, params, progress)), overwrite=True
-    )
-    wall = time.perf_counter() - t0
-    return wall, result[0], stages
+    return generate_store(path, params, progress), stages
 
 
 def main() -> None:
@@ -62,19 +61,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.duckdb"
         for i in range(args.repeat):
-            wall, summary, stages = run_once(params, path)
+            run, stages = run_once(params, path)
+            summary, wall = run.summary, run.seconds
             lines = summary.rows.get("order_items", 0)
             size_mb = path.stat().st_size / 1e6
-            rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-            cpu = os.times()
             print(
                 f"run {i + 1}: events={params.events} customers={args.customers:,} "
                 f"wall={wall:.2f}s "
                 f"(generate+load {summary.seconds['generate']:.2f}s, "
                 f"keys {summary.seconds['keys']:.2f}s, checkpoint/rename "
-                f"{wall - summary.total_seconds:.2f}s) order_lines={lines:,} "
+                f"{run.checkpoint_seconds:.2f}s) order_lines={lines:,} "
                 f"({lines / wall / 1e6:.2f}M lines/s) file={size_mb:.0f}MB "
-                f"peak_rss={rss_gb:.2f}GB cpu={cpu.user + cpu.system:.1f}s "
+                # the process' peak so far: with --repeat, the largest run's
+                f"peak_rss={peak_rss_mb():,.0f}MB cpu={run.cpu_seconds:.1f}s "
                 f"loadavg={os.getloadavg()[0]:.1f}"
             )
             print("  rows:", dict(summary.rows))

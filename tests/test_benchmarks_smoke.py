@@ -124,3 +124,84 @@ def test_pandas_analytics_agrees_with_shoplens(tiny_store: Path, open_con) -> No
     pd.testing.assert_frame_equal(
         ours_c, pda.cohort_matrix(fr), check_dtype=False, check_exact=False, rtol=1e-9
     )
+
+
+# --- the benchmark scripts' shared pieces ---------------------------------------------
+
+
+def test_checks_and_worker_dispatch_are_shared(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import _common, bench_analytics, bench_generate, bench_import
+
+    assert vars(bench_analytics)["Check"] is vars(bench_import)["Check"] is _common.Check
+    ok = [_common.Check("orders", 1_234, "every row", True)]
+    assert _common.print_checks(ok) is True
+    out = capsys.readouterr().out
+    assert "agreement check" in out
+    assert "1,234" in out
+    assert " OK " in out
+    assert _common.print_checks([*ok, _common.Check("lines", 5, "2 differ", False)]) is False
+    assert "DIFFERS" in capsys.readouterr().out
+
+    for module in (bench_analytics, bench_generate, bench_import):
+        args = module.parse_args(["--worker", "baseline", "--seed", "3", "--quick"])
+        assert (args.worker, args.seed, args.quick, args.out) == ("baseline", 3, True, None)
+    workers = {"ours": lambda: {"side": "ours"}, "baseline": lambda: {"side": "baseline"}}
+    assert _common.run_as_worker(None, workers) is False
+    assert capsys.readouterr().out == ""
+    assert _common.run_as_worker("baseline", workers) is True
+    line = capsys.readouterr().out
+    assert line.startswith(_common.WORKER_TAG)
+    assert '"side": "baseline"' in line
+    assert '"peak_rss_mb": ' in line
+
+
+def test_generate_store_times_one_run(tmp_path: Path) -> None:
+    from benchmarks import run_generate_scale
+    from benchmarks._simulator import generate_store
+
+    from shoplens.generate import SimulationParams
+    from shoplens.store import open_store
+
+    params = SimulationParams(customers=100, days=30, events=False)
+    path = tmp_path / "sub" / "shop.duckdb"
+    run = generate_store(path, params)
+    assert run.seconds >= run.summary.total_seconds
+    assert run.checkpoint_seconds >= 0
+    assert run.cpu_seconds > 0
+    con = open_store(path, read_only=True)
+    try:
+        for table, rows in run.summary.rows.items():
+            assert con.execute(f'SELECT count(*) FROM "{table}"').fetchone() == (rows,)
+    finally:
+        con.close()
+    assert run.summary.rows["customers"] == 100
+
+    again, stages = run_generate_scale.run_once(params, path)  # replaces the store
+    assert again.summary.rows == run.summary.rows
+    assert stages[-1].startswith("keys 1/1 ")
+
+
+def test_faker_baseline_time_excludes_cleanup(monkeypatch: pytest.MonkeyPatch) -> None:
+    import contextlib
+    import tempfile
+    import time
+    from collections.abc import Iterator
+
+    from benchmarks import bench_generate
+
+    real = tempfile.TemporaryDirectory
+
+    @contextlib.contextmanager
+    def slow_cleanup() -> Iterator[str]:
+        with real() as tmp:
+            yield tmp
+            time.sleep(0.3)
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", slow_cleanup)
+    t0 = time.perf_counter()
+    result = bench_generate.worker_baseline(20, 2.0, seed=1)
+    total = time.perf_counter() - t0
+    assert result["order_lines"] == 40
+    assert result["bytes"] > 0
+    assert result["seconds"] <= total - 0.3  # the clock stops before the cleanup
+    assert result["seconds"] == pytest.approx(result["generate_seconds"] + result["write_seconds"])

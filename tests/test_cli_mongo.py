@@ -54,3 +54,19 @@ def test_import_into_existing_store_needs_force(capsys, small_store: Path) -> No
     assert code == 1
     assert small_store.read_bytes() == before
     assert "already exists (use --force" in err
+
+
+def test_import_into_existing_store_fails_before_connecting(
+    capsys, small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shoplens.ingest import mongo
+
+    def no_connect(uri: str, *, timeout_ms: int = 5000) -> None:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(mongo, "connect", no_connect)
+    code, _, err = run(
+        capsys, "import", "mongodb://127.0.0.1:27017/shop", "--store", str(small_store)
+    )
+    assert code == 1
+    assert "already exists (use --force" in " ".join(err.split())

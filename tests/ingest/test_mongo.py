@@ -19,6 +19,7 @@ import duckdb
 import pytest
 from bson import Decimal128
 from pymongo import IndexModel, ReplaceOne
+from pymongo.errors import ServerSelectionTimeoutError
 
 from shoplens.analytics import compute_kpis
 from shoplens.errors import InputError, StoreError
@@ -51,7 +52,7 @@ def test_database_comes_from_the_uri_path() -> None:
     assert (t.database, t.hosts) == ("shop", "127.0.0.1:27017")
     t = parse_mongodb_uri("mongodb://u:p@h1,h2:27018/shop_eu?authSource=admin&replicaSet=rs0")
     assert (t.database, t.hosts) == ("shop_eu", "h1:27017,h2:27018")
-    assert t.options == {"authsource", "replicaset"}
+    assert t.options == {"authsource": "admin", "replicaset": "rs0"}
     t = parse_mongodb_uri("mongodb+srv://u:p@cluster0.example.net/shop")
     assert (t.database, t.hosts) == ("shop", "cluster0.example.net")
 
@@ -376,6 +377,99 @@ def test_export_needs_orders(tmp_path: Path) -> None:
 def test_timeout_set_in_the_uri_wins() -> None:
     with pytest.raises(StoreError, match=r"within 0.2 s: "):
         import_from_mongodb(UNREACHABLE + "?serverSelectionTimeoutMS=200", timeout_ms=10_000)
+
+
+class _LostServer:
+    """A client that answers ``ping``, then loses the server: every database call times out."""
+
+    def __init__(self, uri: str, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.admin = self
+        self.closed = False
+        _LostServer.last = self
+
+    last: _LostServer
+
+    def command(self, name: str) -> dict[str, Any]:
+        assert name == "ping"
+        return {"ok": 1}
+
+    def __getitem__(self, name: str) -> _LostServer:
+        return self
+
+    def _lost(self, *args: Any, **kwargs: Any) -> None:
+        raise ServerSelectionTimeoutError(
+            "127.0.0.1:27017: timed out (configured timeouts: socketTimeoutMS: 20000.0ms),"
+            " Timeout: 0.3s, Topology Description: <TopologyDescription ...>"
+        )
+
+    list_collection_names = bulk_write = _lost
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("uri_timeout", [None, "300"])
+def test_errors_after_connecting_quote_the_timeout_in_force(
+    monkeypatch: pytest.MonkeyPatch, shop_path: Path, tmp_path: Path, uri_timeout: str | None
+) -> None:
+    monkeypatch.setattr(mongo, "MongoClient", _LostServer)
+    uri = URI if uri_timeout is None else f"{URI}?serverSelectionTimeoutMS={uri_timeout}"
+    shown = "5 s" if uri_timeout is None else "0.3 s"
+    expected = f"cannot reach MongoDB at 127.0.0.1:27017 within {shown}: 127.0.0.1:27017: timed out"
+    con = open_store(shop_path, read_only=True)
+    try:
+        with pytest.raises(StoreError) as info:
+            export_to_mongodb(con, uri, timeout_ms=5_000)
+    finally:
+        con.close()
+    messages = [str(info.value)]
+    with pytest.raises(StoreError) as info:
+        import_from_mongodb(uri, timeout_ms=5_000)
+    messages.append(str(info.value))
+    with pytest.raises(StoreError) as info:
+        import_into_store(tmp_path / "new.duckdb", uri, timeout_ms=5_000)
+    messages.append(str(info.value))
+    assert messages == [expected] * 3
+    assert _LostServer.last.closed
+    assert list(tmp_path.iterdir()) == []
+    if uri_timeout is None:
+        assert _LostServer.last.kwargs["serverSelectionTimeoutMS"] == 5_000
+    else:  # the URI's value is pymongo's to apply
+        assert "serverSelectionTimeoutMS" not in _LostServer.last.kwargs
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", 700),
+        ("?serverSelectionTimeoutMS=250", 250),
+        ("?SERVERSELECTIONTIMEOUTMS=1.5e3", 1500),
+        ("?serverSelectionTimeoutMS=inf", 700),  # pymongo refuses it when connecting
+        ("?serverSelectionTimeoutMS=nan", 700),
+        ("?serverSelectionTimeoutMS=1e400", 700),
+        ("?serverSelectionTimeoutMS=soon", 700),
+    ],
+)
+def test_timeout_in_force(query: str, expected: int) -> None:
+    # mongodb+srv URIs are not parsed by pymongo before connecting: any value gets here
+    target = parse_mongodb_uri("mongodb+srv://cluster0.example.net/shop" + query)
+    assert mongo._timeout_ms(target, 700) == expected
+
+
+def test_import_into_an_existing_store_fails_before_connecting(
+    monkeypatch: pytest.MonkeyPatch, shop_path: Path, tmp_path: Path
+) -> None:
+    def no_connect(uri: str, *, timeout_ms: int = 5000) -> Any:
+        raise AssertionError("connected")
+
+    monkeypatch.setattr(mongo, "connect", no_connect)
+    with pytest.raises(StoreError, match=r"already exists \(use --force"):
+        import_into_store(shop_path, URI)
+    with pytest.raises(StoreError, match="is a directory"):
+        import_into_store(tmp_path, URI, overwrite=True)
+    with pytest.raises(StoreError, match="does not exist"):
+        import_into_store(tmp_path / "missing" / "shop.duckdb", URI)
 
 
 @pytest.mark.parametrize(

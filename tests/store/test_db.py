@@ -13,6 +13,7 @@ from shoplens.store import (
     write_new_store,
     write_result,
 )
+from shoplens.store.db import check_new_store_path
 from tests.conftest import MakeStore
 
 
@@ -70,6 +71,22 @@ def test_existing_store_needs_overwrite(make_store: MakeStore) -> None:
     path = make_store()
     with pytest.raises(StoreError, match="already exists"):
         write_new_store(path, create_tables)
+
+
+def test_check_new_store_path(tmp_path: Path) -> None:
+    new = tmp_path / "new.duckdb"
+    check_new_store_path(new)  # a new file in an existing directory
+    new.write_bytes(b"")
+    with pytest.raises(StoreError, match=r"already exists \(use --force to replace it\)"):
+        check_new_store_path(new)
+    check_new_store_path(new, overwrite=True)
+    with pytest.raises(StoreError, match="is a directory"):
+        check_new_store_path(tmp_path, overwrite=True)
+    with pytest.raises(StoreError, match=r"directory .*missing does not exist"):
+        check_new_store_path(tmp_path / "missing" / "shop.duckdb")
+    with pytest.raises(StoreError, match="does not exist"):  # write_new_store checks first
+        write_new_store(tmp_path / "missing" / "shop.duckdb", create_tables)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.duckdb"]
 
 
 def test_write_result_replaces_and_records(make_store: MakeStore, open_con) -> None:

@@ -14,7 +14,7 @@ from rich.markup import escape
 from shoplens import generate, output, store
 from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _open, _progress, _settings, out
 from shoplens.config import Settings
-from shoplens.errors import InvalidParameterError, StoreError
+from shoplens.errors import InvalidParameterError
 
 # --- generate -----------------------------------------------------------------------
 
@@ -225,11 +225,6 @@ def import_cmd(
 def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool) -> None:
     from shoplens.ingest import mongo
 
-    if settings.store.exists() and not force:  # say so before waiting for a server
-        raise StoreError(
-            f"store {settings.store} already exists (use --force to replace it with the"
-            " MongoDB data)"
-        )
     t0 = time.perf_counter()
     with _progress(quiet=as_json) as on_progress:
         rows = mongo.import_into_store(

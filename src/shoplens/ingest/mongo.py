@@ -58,8 +58,14 @@ from shoplens.ingest.mongo_docs import (
     row_to_document,
 )
 from shoplens.schema import CANONICAL, ORDER_ITEMS
-from shoplens.store.db import create_tables, existing_tables, finalize_keys, load_table
-from shoplens.store.db import write_new_store as _write_new_store
+from shoplens.store.db import (
+    check_new_store_path,
+    create_tables,
+    existing_tables,
+    finalize_keys,
+    load_table,
+    write_new_store,
+)
 
 Progress = Callable[[str, int, int], None]
 """``on_progress(collection, done, total)``, as in ``shoplens.generate``."""
@@ -90,7 +96,7 @@ class MongoTarget:
     uri: str
     database: str
     hosts: str
-    options: frozenset[str]  # option names given in the URI, lower case
+    options: dict[str, str]  # options given in the URI: lower-case name -> (last) value
 
 
 def parse_mongodb_uri(uri: str) -> MongoTarget:
@@ -121,7 +127,7 @@ def parse_mongodb_uri(uri: str) -> MongoTarget:
         hosts = netloc
     if any(c in database for c in '/\\. "$') or len(database) > 63:
         raise InputError(f"{shown}: invalid database name {database!r}")
-    options = frozenset(k.lower() for k in parse_qs(parts.query))
+    options = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
     return MongoTarget(uri=uri, database=database, hosts=hosts, options=options)
 
 
@@ -148,6 +154,17 @@ def _server_message(exc: PyMongoError) -> str:
     elif isinstance(exc, OperationFailure) and exc.details:
         text = str(exc.details.get("errmsg", text))
     return _one_line(text)
+
+
+def _timeout_ms(target: MongoTarget, default: int) -> int:
+    """The server selection timeout in force: the URI's when it sets a usable one."""
+    value = target.options.get("serverselectiontimeoutms")
+    if value is not None:
+        try:
+            return int(float(value))
+        except (ValueError, OverflowError):  # e.g. "inf", "nan": pymongo rejects it itself
+            pass
+    return default
 
 
 @contextlib.contextmanager
@@ -183,6 +200,10 @@ def connect(
     (as ``DatetimeMS``) so the mapping can name the document instead of the cursor
     failing. ``serverSelectionTimeoutMS``/``connectTimeoutMS`` default to
     ``timeout_ms`` unless the URI sets them.
+
+    pymongo errors raised in the ``with`` block, on the server or the client side, also
+    leave as one-line :class:`StoreError`/:class:`InputError` messages that quote the
+    timeout in force (the URI's ``serverSelectionTimeoutMS`` when set).
     """
     target = parse_mongodb_uri(uri)
     kwargs: dict[str, Any] = {}
@@ -190,11 +211,7 @@ def connect(
         kwargs["connectTimeoutMS"] = timeout_ms
     if "serverselectiontimeoutms" not in target.options:
         kwargs["serverSelectionTimeoutMS"] = timeout_ms
-    else:  # the URI's value wins; messages quote it
-        with contextlib.suppress(ValueError):  # pymongo validates the value itself
-            query = {k.lower(): v for k, v in parse_qs(urlsplit(uri).query).items()}
-            timeout_ms = int(float(query["serverselectiontimeoutms"][-1]))
-    with _mongo_errors(target, timeout_ms):
+    with _mongo_errors(target, _timeout_ms(target, timeout_ms)):
         client: MongoClient[Doc] = MongoClient(
             uri,
             tz_aware=True,
@@ -303,7 +320,7 @@ def export_to_mongodb(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
-    with connect(uri, timeout_ms=timeout_ms) as (db, target), _mongo_errors(target, timeout_ms):
+    with connect(uri, timeout_ms=timeout_ms) as (db, _):
         return export_tables(con, db, batch_size=batch_size, on_progress=on_progress)
 
 
@@ -374,7 +391,7 @@ def import_from_mongodb(
     (``timestamp[us, UTC]``), money ``decimal128(18, 2)``. Raises :class:`InputError`
     naming the collection, ``_id`` and field for a bad document.
     """
-    with connect(uri, timeout_ms=timeout_ms) as (db, target), _mongo_errors(target, timeout_ms):
+    with connect(uri, timeout_ms=timeout_ms) as (db, _):
         return read_tables(db, batch_size=batch_size, on_progress=on_progress)
 
 
@@ -391,7 +408,11 @@ def load_batches(
         if table.num_rows:
             load_table(con, name, table)
         rows[name] = rows.get(name, 0) + table.num_rows
-    finalize_keys(con, created)
+    # order_items is the one table whose key is not enforced by an index: its key
+    # (order_id, line_no) is unique by construction here, since DocumentReader refuses a
+    # line number repeated within an order and the orders' key is enforced; the GROUP BY
+    # check could not fail.
+    finalize_keys(con, created, verify_unenforced=False)
     return rows
 
 
@@ -411,32 +432,28 @@ def import_into_store(
     database has them). Documents stream in batches into a temporary store that is
     moved over ``path`` only when everything is loaded and the keys are checked
     (:func:`shoplens.store.write_new_store`); on any error ``path`` is untouched. An
-    existing store is replaced only with ``overwrite=True``. Returns rows per table.
+    existing store is replaced only with ``overwrite=True``; that and the target's
+    directory are checked before connecting. Returns rows per table.
     """
+    check_new_store_path(path, overwrite=overwrite)  # before waiting for a server
     rows: dict[str, int] = {}
-    with connect(uri, timeout_ms=timeout_ms) as (db, target):
+    with connect(uri, timeout_ms=timeout_ms) as (db, _):
 
         def build(con: duckdb.DuckDBPyConnection) -> None:
-            with _mongo_errors(target, timeout_ms):
-                batches = read_batches(db, batch_size=batch_size, on_progress=on_progress)
-                rows.update(load_batches(con, batches))
+            batches = read_batches(db, batch_size=batch_size, on_progress=on_progress)
+            rows.update(load_batches(con, batches))  # always has orders and order_items
 
-        _write_new_store(path, build, overwrite=overwrite)
-    for name in ("orders", "order_items"):
-        rows.setdefault(name, 0)
+        write_new_store(path, build, overwrite=overwrite)
     return rows
 
 
 __all__ = [
-    "DEFAULT_TIMEOUT_MS",
-    "INDEXES",
     "MongoTarget",
     "connect",
     "export_tables",
     "export_to_mongodb",
     "import_from_mongodb",
     "import_into_store",
-    "load_batches",
     "parse_mongodb_uri",
     "read_batches",
     "read_tables",

@@ -67,9 +67,6 @@ _MONEY_LIMIT = Decimal(10) ** 16  # DECIMAL(18, 2)
 COLLECTIONS: dict[str, Table] = {"customers": CUSTOMERS, "products": PRODUCTS, "orders": ORDERS}
 """Collection name -> the canonical table its documents hold (orders embed order_items)."""
 
-ITEM_FIELDS: tuple[str, ...] = tuple(c.name for c in ORDER_ITEMS.columns if c.name != "order_id")
-"""Fields of an embedded order line."""
-
 _INT_RANGES: dict[str, tuple[int, int]] = {
     "age": (0, 130),
     "quantity": (1, 2**31 - 1),
@@ -480,11 +477,6 @@ def documents_to_tables(collection: str, docs: Iterable[Mapping[str, Any]]) -> d
     for doc in docs:
         reader.add(doc)
     return reader.flush()
-
-
-def empty_tables(collection: str) -> dict[str, pa.Table]:
-    """The canonical table(s) of a collection, with no rows."""
-    return documents_to_tables(collection, ())
 
 
 def projection(collection: str) -> dict[str, int]:

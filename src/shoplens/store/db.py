@@ -159,6 +159,22 @@ def finalize_keys(
                 raise StoreError(f"duplicate key {dup} in table {name!r} ({cols})")
 
 
+def check_new_store_path(path: str | Path, overwrite: bool = False) -> None:
+    """Raise a :class:`StoreError` unless :func:`write_new_store` may write ``path``.
+
+    ``path`` must not be a directory, must not exist unless ``overwrite``, and its
+    directory must exist. Writers that wait for a source first (a server, a large file)
+    call it up front so the user learns before waiting.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"store {path} is a directory, not a DuckDB file")
+    if path.exists() and not overwrite:
+        raise StoreError(f"store {path} already exists (use --force to replace it)")
+    if not path.parent.exists():
+        raise StoreError(f"directory {path.parent} does not exist")
+
+
 def write_new_store(
     path: str | Path,
     build: Callable[[duckdb.DuckDBPyConnection], None],
@@ -172,12 +188,7 @@ def write_new_store(
     the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    if path.is_dir():
-        raise StoreError(f"store {path} is a directory, not a DuckDB file")
-    if path.exists() and not overwrite:
-        raise StoreError(f"store {path} already exists (use --force to replace it)")
-    if not path.parent.exists():
-        raise StoreError(f"directory {path.parent} does not exist")
+    check_new_store_path(path, overwrite)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     _remove_db_files(tmp)
     try:
