@@ -570,3 +570,23 @@ def test_window_keeps_only_the_last_days_and_the_purchases_inside(shop):
     added = sess.filter(pc.equal(sess["event_type"], "add_to_cart"))["product_id"].to_pylist()
     assert not Counter(lines["product_id"].to_pylist()) - Counter(added)
     assert pc.min(sess["event_ts"]).as_py() >= win
+
+
+def test_explicit_window_start_and_prebuilt_catalog(shop):
+    # e.g. a shop-local midnight, not a whole number of UTC days before the end (off the
+    # whole hours of this shop's orders: an order right at the window start has no room)
+    win = END - timedelta(days=45, hours=1, minutes=30)
+    kwargs = shop.kwargs() | {"products": _Catalog(shop.products)}
+    ch = generate_events(
+        np.random.default_rng(0), params=EventParams(days=10), window_start=win, **kwargs
+    )
+    assert ch.window_start == win  # replaces the 10 days of params
+    assert pc.min(ch.table["event_ts"]).as_py() >= win
+    # the prebuilt catalogue gives the same events as the products table
+    same = generate_events(np.random.default_rng(0), window_start=win, **shop.kwargs())
+    assert same.table.equals(ch.table)
+    # clamped to the period
+    early = generate_events(
+        np.random.default_rng(0), window_start=START - timedelta(days=3), **shop.kwargs()
+    )
+    assert early.window_start == START

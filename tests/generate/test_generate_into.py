@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -56,7 +59,7 @@ def test_generate_into_matches_simulate(tmp_path: Path, monkeypatch: pytest.Monk
         pk = con.execute(
             "SELECT count(*) FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY'"
         ).fetchall()[0][0]
-        assert pk >= 3
+        assert pk == sum(1 for t in ALL_TABLES.values() if t.enforce_key)
         # the keys left unindexed (order_items, events) are unique by construction:
         # check them the slow way once here, since generate_into skips that check
         for name in ("order_items", "events"):
@@ -129,3 +132,72 @@ def test_generation_errors_reach_the_caller_and_leave_no_store(
         write_new_store(path, build)
     assert not path.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def _progress_items(n: int, fail_at: int | None = None) -> Iterator[sim_module._Progress]:
+    for i in range(n):
+        if i == fail_at:
+            raise RuntimeError("boom in the producer")
+        yield sim_module._Progress("customers", i, n)
+
+
+def _run_with_timeout(target: object, seconds: float = 10.0) -> list[BaseException]:
+    """Run ``target`` in a daemon thread; fail the test if it does not return in time."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()  # type: ignore[operator]
+        except BaseException as exc:  # reported to the test
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "the background generator hangs"
+    return errors
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_background_consumer_failing_near_the_end_returns(depth: int) -> None:
+    n = 6
+    seen: list[int] = []
+
+    def consume() -> None:
+        for item in sim_module._in_background(_progress_items(n), depth=depth):
+            assert isinstance(item, sim_module._Progress)
+            seen.append(item.done)
+            if item.done == n - 2:  # second-to-last: the producer fills the queue
+                time.sleep(0.3)
+                raise ValueError("load failed")
+
+    errors = _run_with_timeout(consume)
+    assert [type(e) for e in errors] == [ValueError]
+    assert seen == list(range(n - 1))
+
+
+def test_background_consumer_stopping_early_while_producer_fails() -> None:
+    def consume() -> None:
+        for item in sim_module._in_background(_progress_items(5, fail_at=3), depth=1):
+            assert isinstance(item, sim_module._Progress)
+            if item.done == 1:
+                time.sleep(0.3)  # the producer has failed and waits to report it
+                raise ValueError("load failed")
+
+    errors = _run_with_timeout(consume)
+    assert [type(e) for e in errors] == [ValueError]
+
+
+def test_background_passes_items_and_errors_through() -> None:
+    got = [i.done for i in sim_module._in_background(_progress_items(5), depth=1)]  # type: ignore[union-attr]
+    assert got == list(range(5))
+    seen: list[int] = []
+
+    def consume() -> None:
+        for item in sim_module._in_background(_progress_items(5, fail_at=3), depth=1):
+            assert isinstance(item, sim_module._Progress)
+            seen.append(item.done)
+
+    with pytest.raises(RuntimeError, match="boom in the producer"):
+        consume()
+    assert seen == [0, 1, 2]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 
 from shoplens.errors import InvalidParameterError
 from shoplens.generate import SimulationParams, parse_country_weights, simulate, simulator
+from shoplens.generate.params import MAX_CUSTOMERS
 
 
 def test_defaults() -> None:
@@ -30,7 +31,7 @@ def test_defaults() -> None:
     [
         ({"customers": 0}, "customers"),
         ({"customers": -5}, "customers"),
-        ({"customers": 50_000_001}, "customers"),
+        ({"customers": MAX_CUSTOMERS + 1}, "customers"),
         ({"customers": 10.5}, "customers"),
         ({"days": 0}, "days"),
         ({"days": 7301}, "days"),
@@ -53,6 +54,8 @@ def test_defaults() -> None:
         ({"event_days": 0}, "event_days"),
         ({"chunk_size": 0}, "chunk_size"),
         ({"end_date": "2025-12-31"}, "end_date"),
+        ({"end_date": datetime(2025, 12, 31)}, "end_date"),
+        ({"end_date": datetime(2025, 12, 31, 12, 30)}, "end_date"),
     ],
 )
 def test_invalid_params_raise(kwargs: dict[str, Any], name: str) -> None:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import statistics
 from datetime import date, timedelta
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from faker import Faker as RealFaker
 
 from shoplens.generate import DEFAULT_COUNTRY_WEIGHTS, SimulationParams, simulate
-from shoplens.generate.calendar import black_friday
+from shoplens.generate.calendar import black_friday, build_calendar
 from shoplens.generate.catalog import CATEGORY_NAMES
+from shoplens.generate.events import EVENTS_ARROW_SCHEMA
+from shoplens.generate.population import AGE_GROUP_WEIGHTS, make_customers
 from shoplens.schema import AGE_GROUPS, CANONICAL, ORDER_STATUSES, age_group_sql
 
 from .conftest import Query, as_dict, connect, query_fn
@@ -101,6 +105,26 @@ def test_age_groups_and_demographics(q: Query) -> None:
     assert set(channels) == {"organic", "paid_search", "social", "email", "referral", "affiliate"}
 
 
+def test_ages_lie_in_the_drawn_age_group() -> None:
+    start = date(2025, 1, 1)
+    cal = build_calendar(start, 30, "UTC", 1.0, 1.0, np.random.default_rng(0))
+    c = make_customers(1, 50_000, cal, np.array([1.0]), 1.0, np.random.default_rng(1))
+    lo = np.array([g[0] for g in AGE_GROUPS])[c.age_group]
+    hi = np.array([g[1] for g in AGE_GROUPS])[c.age_group]
+    assert ((c.age >= lo) & (c.age <= hi)).all()
+    counts = np.bincount(c.age_group, minlength=len(AGE_GROUPS))
+    assert int(counts.argmax()) == [g[2] for g in AGE_GROUPS].index("25-40")
+    # every age of the bounded groups occurs, also the upper bounds
+    for g, (g_lo, g_hi, _) in enumerate(AGE_GROUPS[:-1]):
+        assert set(c.age[c.age_group == g].tolist()) == set(range(g_lo, g_hi + 1))
+
+
+def test_age_group_shares_follow_the_weights(q: Query) -> None:
+    groups = as_dict(q(f"SELECT {age_group_sql()}, count(*) FROM customers GROUP BY 1"))
+    for label, weight in zip([g[2] for g in AGE_GROUPS], AGE_GROUP_WEIGHTS, strict=True):
+        assert groups[label] / 20_000 == pytest.approx(weight, abs=0.015), label
+
+
 def test_default_country_mix(q: Query) -> None:
     countries = as_dict(q("SELECT country, count(*) FROM customers GROUP BY 1"))
     assert len(countries) >= 10
@@ -145,6 +169,15 @@ def test_faker_only_builds_pools(monkeypatch: pytest.MonkeyPatch) -> None:
     pools.build_pools.cache_clear()
     simulate(SimulationParams(customers=5000, seed=99, events=False))
     assert len(created) == len(DEFAULT_COUNTRY_WEIGHTS)  # one per country
+
+
+def test_no_events_gives_an_empty_events_table() -> None:
+    shop = simulate(SimulationParams(customers=300, events=False))
+    assert set(shop) == {"customers", "products", "orders", "order_items", "events",
+                         "truth_customers"}  # fmt: skip
+    assert shop["events"].num_rows == 0
+    assert shop["events"].schema == EVENTS_ARROW_SCHEMA
+    assert shop["orders"].num_rows > 0
 
 
 # --- catalog -------------------------------------------------------------------------
@@ -243,6 +276,15 @@ def test_timezone_shifts_utc_hours() -> None:
     assert peak(tokyo, "UTC") in range(10, 14)  # stored 9 hours earlier in UTC
     # the same orders, at the same local times: identical local timestamps
     assert utc["orders"].num_rows == tokyo["orders"].num_rows
+
+    def local(tables: dict[str, pa.Table], tz: str) -> list[tuple[Any, ...]]:
+        return query_fn(connect(tables))(
+            f"""SELECT order_id, customer_id,
+                       strftime(timezone('{tz}', order_ts), '%Y-%m-%d %H:%M:%S.%f')
+                FROM orders ORDER BY order_id"""
+        )
+
+    assert local(utc, "UTC") == local(tokyo, "Asia/Tokyo")
 
 
 def test_seasonality_zero_is_flat() -> None:

@@ -3,7 +3,7 @@
 Demand is an inhomogeneous Poisson process: every customer buys at a personal rate
 multiplied by the day weight ``w[d]`` (month, weekday, Black Friday, campaigns; mean 1
 over the period). Times of day follow a per-customer hour profile in shop-local time,
-which is converted to UTC with one offset per local day.
+which is converted to UTC by :func:`utc_us` from the real local midnights.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
+
+US = 1_000_000
+DAY_US = 86_400 * US
 
 HISTORY_DAYS = 365
 """Days simulated before the period, so customers who signed up earlier have a past."""
@@ -125,8 +128,6 @@ class Calendar:
     """Campaign code index per day (into ``CAMPAIGN_CODES``), -1 if none."""
     black_friday_window: npt.NDArray[np.bool_]
     """Black Friday to Cyber Monday (BLACKFRIDAY code days)."""
-    month: I32
-    """Month 1..12 per day."""
 
     @property
     def end_utc_us(self) -> int:
@@ -146,13 +147,13 @@ def build_calendar(
     n = HISTORY_DAYS + days
     dates = [first + timedelta(days=i) for i in range(n + 1)]
     tz = ZoneInfo(timezone)
-    epoch = date(1970, 1, 1)
-    start_us = np.empty(n + 1, dtype=np.int64)
-    for i, d in enumerate(dates):
-        noon = datetime(d.year, d.month, d.day, 12, tzinfo=tz)
-        offset = noon.utcoffset()
-        off_s = int(offset.total_seconds()) if offset is not None else 0
-        start_us[i] = ((d - epoch).days * 86_400 - off_s) * 1_000_000
+    # real local midnights: on DST-change days the offset at midnight differs from the
+    # offset later that day, so such days last 23 or 25 hours (a midnight skipped by a
+    # transition resolves, with fold=0, to the first instant of the day)
+    start_us = np.array(
+        [int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp()) * US for d in dates],
+        dtype=np.int64,
+    )
     dates = dates[:n]
     months = np.array([d.month for d in dates], dtype=np.int32)
     weekdays = np.array([d.weekday() for d in dates], dtype=np.int64)
@@ -206,13 +207,26 @@ def build_calendar(
         day_start_utc_us=start_us,
         campaign=campaign,
         black_friday_window=bf_window,
-        month=months,
     )
 
 
 def utc_us(cal: Calendar, day: I64, seconds: F64) -> I64:
-    """Local day index + local seconds of day -> UTC microseconds since the epoch."""
-    out: I64 = cal.day_start_utc_us[day] + (seconds * 1e6).astype(np.int64)
+    """Local day index + local seconds of day (``[0, 86400)``) -> UTC microseconds.
+
+    The one conversion used for every simulated timestamp. On ordinary days a local
+    second is a real second after local midnight. Days of a DST change last 23 or 25
+    hours: there the seconds are scaled to the real length of the day, so the result
+    always lies in ``[day start, next day start)`` (never on a neighbouring day), is
+    increasing in ``(day, seconds)``, and local times move by at most an hour.
+    """
+    start = cal.day_start_utc_us[day]
+    length = cal.day_start_utc_us[day + 1] - start
+    us = np.clip((seconds * 1e6).astype(np.int64), 0, DAY_US - 1)
+    odd = length != DAY_US
+    if odd.any():
+        scaled = (us * (length / DAY_US)).astype(np.int64)
+        us = np.where(odd, np.minimum(scaled, length - 1), us)
+    out: I64 = start + us
     return out
 
 

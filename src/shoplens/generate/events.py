@@ -323,12 +323,13 @@ def generate_events(
     orders: pa.Table,
     order_items: pa.Table,
     customers: pa.Table,
-    products: pa.Table,
+    products: pa.Table | _Catalog,
     start: datetime,
     end: datetime,
     params: EventParams | None = None,
     id_offset: int = 0,
     session_offset: int = 0,
+    window_start: datetime | None = None,
 ) -> EventsChunk:
     """Clickstream events for one chunk of customers, consistent with their orders.
 
@@ -340,10 +341,14 @@ def generate_events(
         customers: ``customer_id`` int64, ``signup_ts`` timestamp (NULL: unknown).
             Every customer of the chunk, including those without orders.
         products: ``product_id`` int64, ``category`` string, optional ``popularity``
-            float64 (sampling weight; uniform when absent). The whole catalogue.
+            float64 (sampling weight; uniform when absent). The whole catalogue; callers
+            generating many chunks may pass ``_Catalog(products)`` built once instead.
         start, end: aware datetimes bounding the simulated period.
         params: see :class:`EventParams` (defaults when None).
         id_offset, session_offset: first ``event_id`` / ``session_id`` of this chunk.
+        window_start: first instant of the clickstream window, e.g. a local midnight
+            of the shop (clamped to ``[start, end)``). When given it replaces the window
+            of ``params.days`` days counted back from ``end`` in UTC (24-hour days).
 
     Returns:
         An :class:`EventsChunk`; its table has :data:`EVENTS_ARROW_SCHEMA` (``event_type``
@@ -353,7 +358,12 @@ def generate_events(
     start_us, end_us = _to_us(start), _to_us(end)
     if end_us <= start_us:
         raise ValueError(f"end ({end}) must be after start ({start})")
-    win_us = start_us if p.days is None else max(start_us, end_us - p.days * DAY_US)
+    if window_start is not None:
+        win_us = min(max(start_us, _to_us(window_start)), end_us - 1)
+    elif p.days is not None:
+        win_us = max(start_us, end_us - p.days * DAY_US)
+    else:
+        win_us = start_us
 
     # orders, customers and their signup bounds
     oid, _ = _int_ids(orders, "orders", "order_id")
@@ -372,7 +382,7 @@ def generate_events(
     o_lo = np.minimum(o_lo, ots)  # an order before the signup (bad input) still fits
 
     # order lines grouped by order
-    catalog = _Catalog(products)
+    catalog = products if isinstance(products, _Catalog) else _Catalog(products)
     io_id, _ = _int_ids(order_items, "order_items", "order_id")
     ip_id, ip_ok = _int_ids(order_items, "order_items", "product_id")
     if not ip_ok.all():
@@ -490,7 +500,7 @@ def generate_events(
     u_before = np.cumsum(s_unit_ev) - s_unit_ev  # unit events of earlier sessions
     u_at = u_cum + np.repeat(e_first + 1 - u_before, n_units)
     del u_cum, u_nev
-    etype = np.zeros(n_events, np.int8)  # PAGE_VIEW everywhere, then overwritten
+    etype = np.full(n_events, PAGE_VIEW, np.int8)  # page views unless overwritten below
     eprod = np.full(n_events, -1, np.int64)
     is_prod = kind != _U_PAGE
     at = u_at[is_prod]

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from shoplens.generate.calendar import CAMPAIGN_CODES, Calendar, seconds_of_day
+from shoplens.generate.calendar import CAMPAIGN_CODES, Calendar, seconds_of_day, utc_us
 from shoplens.generate.catalog import CATEGORIES, CATEGORY_NAMES, N_CATEGORIES, Catalog
 from shoplens.generate.population import CustomerBlock
 from shoplens.schema import ORDER_STATUSES
@@ -67,7 +67,7 @@ def order_times(c: CustomerBlock, cal: Calendar, rng: np.random.Generator) -> Li
     n, n_days, p0 = c.n, cal.n_days, cal.period_start
     buy = c.buys_at_signup
     first_sec = seconds_of_day(c.preferred_hour, rng.random(n))
-    first_us = cal.day_start_utc_us[c.signup_day] + (first_sec * 1e6).astype(np.int64)
+    first_us = utc_us(cal, c.signup_day, first_sec)
     lead_us = (rng.uniform(60.0, 1200.0, n) * 1e6).astype(np.int64)
     signup_us = np.where(buy, first_us - lead_us, c.signup_us)
 
@@ -107,7 +107,7 @@ def order_times(c: CustomerBlock, cal: Calendar, rng: np.random.Generator) -> Li
     sec = seconds_of_day(c.preferred_hour[nrc], frac)
     ts = np.empty(len(ncust), dtype=np.int64)
     days = np.empty(len(ncust), dtype=np.int64)
-    ts[nrep] = cal.day_start_utc_us[day] + (sec * 1e6).astype(np.int64)
+    ts[nrep] = utc_us(cal, day, sec)
     days[nrep] = day
     fc = ncust[~nrep]
     ts[~nrep] = first_us[fc]
@@ -241,14 +241,16 @@ def order_contents(
     return orders, items
 
 
-def truth_table(c: CustomerBlock, life: Lifetimes, end_us: int) -> pa.Table:
+def truth_table(c: CustomerBlock, life: Lifetimes) -> pa.Table:
+    # every computed purchase lies before the end of the period, so a customer who
+    # dropped out did so before the end
     dropped = life.dropout_us != NEVER
     return pa.table(
         {
             "customer_id": pa.array(c.customer_ids()),
             "purchase_rate": pa.array(c.rate),
             "dropout_ts": pa.array(np.where(dropped, life.dropout_us, 0), TS, mask=~dropped),
-            "alive_at_end": pa.array(~(life.dropout_us < end_us)),
+            "alive_at_end": pa.array(~dropped),
             "spend_level": pa.array(c.spend),
             "promo_sensitivity": pa.array(c.promo),
             "favourite_category": _dict(c.favourite, CATEGORY_NAMES),

@@ -6,10 +6,11 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
 from shoplens.errors import InvalidParameterError
+from shoplens.generate.calendar import HISTORY_DAYS
 from shoplens.generate.catalog import CATEGORIES
 from shoplens.store.db import check_timezone
 
@@ -146,9 +147,11 @@ class SimulationParams:
         if self.event_days is not None:
             _check_int("event_days", self.event_days, 1, MAX_DAYS)
         _check_int("chunk_size", self.chunk_size, 1, MAX_CUSTOMERS)
-        if not isinstance(self.end_date, date):
+        # a datetime is a date too, but not a (local) day: reject it, do not truncate
+        if not isinstance(self.end_date, date) or isinstance(self.end_date, datetime):
             raise _bad("end_date", f"expected a date, got {self.end_date!r}")
-        if self.end_date - timedelta(days=self.days + 400) < date(1971, 1, 1) or (
+        # the simulated history before the period must start after the epoch
+        if self.end_date - timedelta(days=self.days + HISTORY_DAYS) < date(1971, 1, 1) or (
             self.end_date > date(2200, 1, 1)
         ):
             raise _bad("end_date", f"{self.end_date} is out of the supported range")

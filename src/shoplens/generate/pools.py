@@ -98,7 +98,6 @@ def _pool(per_country: list[list[str]], zipf: float = 0.0) -> Pool:
 
 @dataclass(frozen=True)
 class Pools:
-    countries: tuple[str, ...]
     first_female: Pool
     first_male: Pool
     last: Pool
@@ -143,7 +142,6 @@ def build_pools(countries: tuple[str, ...], seed: int) -> Pools:
         ci.append(_unique([fake.city() for _ in range(N_CITY)]))
         do.append(_unique([fake.free_email_domain() for _ in range(N_DOMAIN * 3)])[:N_DOMAIN])
     return Pools(
-        countries=countries,
         first_female=_pool(ff),
         first_male=_pool(fm),
         last=_pool(la),

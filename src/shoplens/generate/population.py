@@ -9,18 +9,21 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shoplens.generate.calendar import BASELINE_PROFILE, Calendar, seconds_of_day
+from shoplens.generate.calendar import BASELINE_PROFILE, Calendar, seconds_of_day, utc_us
 from shoplens.generate.catalog import CATEGORIES, CATEGORY_NAMES, N_CATEGORIES
 from shoplens.generate.pools import Pools
+from shoplens.schema import AGE_GROUPS
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
 
-# Age groups follow schema.AGE_GROUPS; 25-40 is the largest.
+# Age groups are schema.AGE_GROUPS (inclusive bounds); 25-40 is the largest. Ages are
+# uniform within a group, except the open last group: an exponential tail from its low.
 AGE_GROUP_WEIGHTS = np.array([0.17, 0.40, 0.27, 0.16])
-AGE_GROUP_LO = np.array([18, 25, 41, 56])
-AGE_GROUP_SPAN = np.array([7, 16, 15, 0])  # 56+: exponential tail instead
+AGE_GROUP_LO = np.array([lo for lo, _, _ in AGE_GROUPS])
+AGE_GROUP_SPAN = np.array([hi - lo for lo, hi, _ in AGE_GROUPS])  # ages lo .. lo + span
+OLDEST_AGE = 95
 GENDERS = ("female", "male", "other")
 GENDER_WEIGHTS = np.array([0.51, 0.47, 0.02])
 CHANNELS = ("organic", "paid_search", "social", "email", "referral", "affiliate")
@@ -122,8 +125,10 @@ def make_customers(
     age_group = _draw(np.broadcast_to(np.cumsum(AGE_GROUP_WEIGHTS), (n, 4)), rng.random(n))
     span = AGE_GROUP_SPAN[age_group]
     age = AGE_GROUP_LO[age_group] + np.floor(rng.random(n) * (span + 1)).astype(np.int64)
-    tail = np.minimum(np.floor(rng.exponential(9.0, n)), 39).astype(np.int64)
-    age = np.where(age_group == 3, 56 + tail, age)
+    last = len(AGE_GROUPS) - 1
+    tail_max = min(OLDEST_AGE, AGE_GROUPS[last][1]) - AGE_GROUPS[last][0]
+    tail = np.minimum(np.floor(rng.exponential(9.0, n)), tail_max).astype(np.int64)
+    age = np.where(age_group == last, AGE_GROUP_LO[last] + tail, age)
     gender = np.searchsorted(np.cumsum(GENDER_WEIGHTS), rng.random(n) * 0.999999, side="right")
     gender = gender.astype(np.int64)
     country = np.searchsorted(np.cumsum(country_p), rng.random(n) * (1 - 1e-12), side="right")
@@ -137,7 +142,7 @@ def make_customers(
     growth = (1.0 + np.arange(n_period) / max(n_period, 1)) * np.sqrt(cal.weight[p0:])
     cdf = np.cumsum(growth) / growth.sum()
     in_day = p0 + np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), n_period - 1)
-    signup_day = np.where(pre, rng.integers(0, p0, n) if p0 > 0 else p0, in_day).astype(np.int64)
+    signup_day = np.where(pre, rng.integers(0, p0, n), in_day).astype(np.int64)
 
     rate = MEAN_RATE / RATE_SHAPE * rng.gamma(RATE_SHAPE, 1.0, n) * CHANNEL_RATE[channel]
     p_dropout = 1.0 - (1.0 - rng.beta(DROPOUT_A, DROPOUT_B, n)) ** churn
@@ -159,7 +164,7 @@ def make_customers(
     # the signup time itself: non-buyers at a baseline time of day; buyers get theirs
     # from their first order (see orders.order_times)
     sec = seconds_of_day(np.full(n, BASELINE_PROFILE, dtype=np.int64), rng.random(n))
-    signup_us = cal.day_start_utc_us[signup_day] + (sec * 1e6).astype(np.int64)
+    signup_us = utc_us(cal, signup_day, sec)
 
     return CustomerBlock(
         first_id=first_id,

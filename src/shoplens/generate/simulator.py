@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from shoplens.generate.calendar import Calendar, build_calendar, to_datetime
 from shoplens.generate.catalog import Catalog, build_catalog
-from shoplens.generate.events import EventParams, generate_events
+from shoplens.generate.events import EVENTS_ARROW_SCHEMA, EventParams, _Catalog, generate_events
 from shoplens.generate.orders import (
     TS,
     Lifetimes,
@@ -62,8 +62,7 @@ class _Block:
 
 class _Simulation:
     def __init__(self, params: SimulationParams) -> None:
-        params.validate()
-        self.params = params
+        self.params = params  # validated when constructed
         weights = params.normalized_country_weights()
         self.countries = tuple(weights)
         self.country_p = np.array(list(weights.values()))
@@ -83,10 +82,18 @@ class _Simulation:
         nb = len(self.block_sizes)
         self.chunks = [list(range(i, min(i + per_chunk, nb))) for i in range(0, nb, per_chunk)]
         self.blocks: list[_Block | None] = []  # phase-1 state, dropped once loaded
+        # the clickstream window: whole local days (the last event_days of the period)
+        first = self.cal.period_start
+        if params.event_days is not None:
+            first = max(first, self.cal.n_days - params.event_days)
+        self.event_window_start = to_datetime(int(self.cal.day_start_utc_us[first]))
         self.event_params = EventParams(days=params.event_days)
-        self.event_products = self.catalog.table.append_column(
-            "popularity", pa.array(self.catalog.popularity)
-        )
+        # the products as the clickstream samples them: built once, and only if needed
+        self.event_catalog: _Catalog | None = None
+        if params.events:
+            self.event_catalog = _Catalog(
+                self.catalog.table.append_column("popularity", pa.array(self.catalog.popularity))
+            )
         self.n_events = 0
         self.n_sessions = 0
 
@@ -110,10 +117,10 @@ class _Simulation:
             life = order_times(cb, self.cal, rng)
             self.blocks.append(_Block(b, cb, life))
             cust_tables.append(customers_table(cb, life.signup_us, self.countries, self.pools, rng))
-            truth_tables.append(truth_table(cb, life, self.cal.end_utc_us))
+            truth_tables.append(truth_table(cb, life))
         return pa.concat_tables(cust_tables), pa.concat_tables(truth_tables)
 
-    def number_orders(self) -> int:
+    def number_orders(self) -> None:
         """Global order ids 1..n by order time (ties: block order, then row)."""
         blocks = [b for b in self.blocks if b is not None]
         all_ts = np.concatenate([b.life.orders.ts_us for b in blocks])
@@ -124,7 +131,6 @@ class _Simulation:
             m = len(b.life.orders.ts_us)
             b.order_id = ids[pos : pos + m]
             pos += m
-        return len(all_ts)
 
     # phase 2 ------------------------------------------------------------------------
     def orders(
@@ -156,6 +162,7 @@ class _Simulation:
 
     def events(self, blk: _Block, orders: pa.Table, items: pa.Table) -> pa.Table:
         """The clickstream of one block (ids continue from the previous block)."""
+        assert self.event_catalog is not None
         customers = pa.table(
             {
                 "customer_id": pa.array(blk.customers.customer_ids()),
@@ -167,12 +174,13 @@ class _Simulation:
             orders=orders.select(["order_id", "customer_id", "order_ts"]),
             order_items=items.select(["order_id", "product_id"]),
             customers=customers,
-            products=self.event_products,
+            products=self.event_catalog,
             start=self.start,
             end=self.end,
             params=self.event_params,
             id_offset=self.n_events + 1,
             session_offset=self.n_sessions + 1,
+            window_start=self.event_window_start,
         )
         self.n_events += chunk.n_events
         self.n_sessions += chunk.n_sessions
@@ -228,12 +236,14 @@ def simulate(params: SimulationParams) -> dict[str, pa.Table]:
     """The whole simulated shop in memory (tests, small shops): table name -> Arrow table.
 
     Keys: the canonical tables (``customers``, ``products``, ``orders``, ``order_items``,
-    ``events``) and the ground truth (``truth_customers``). Ids are int64.
+    ``events``) and the ground truth (``truth_customers``). Ids are int64. Without
+    ``params.events`` the ``events`` table is empty.
     """
     parts: dict[str, list[pa.Table]] = {}
     for item in _run(params):
         if isinstance(item, _Load):
             parts.setdefault(item.name, []).append(item.table)
+    parts.setdefault("events", [EVENTS_ARROW_SCHEMA.empty_table()])
     return {name: pa.concat_tables(tables) for name, tables in parts.items()}
 
 
@@ -250,20 +260,24 @@ def _in_background(
     q: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(obj: object) -> bool:
+        """Hand ``obj`` over unless the consumer has stopped (it may never take more)."""
+        while not stop.is_set():
+            try:
+                q.put(obj, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(item):
                     return
-            q.put(_DONE)
+            put(_DONE)
         except BaseException as exc:  # handed over to the consumer
-            q.put(exc)
+            put(exc)
 
     worker = threading.Thread(target=produce, name="shoplens-generate", daemon=True)
     worker.start()
@@ -293,7 +307,6 @@ def generate_into(
     ``keys``. Returns rows per table and seconds per stage (``generate`` includes
     loading, ``keys`` is :func:`store.finalize_keys`).
     """
-    params.validate()
     t0 = time.perf_counter()
     create_tables(con)
     rows: dict[str, int] = {}
