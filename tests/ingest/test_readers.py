@@ -563,3 +563,111 @@ def test_failed_reads_leave_no_temp_tables(con, tmp_path):
 def test_latin1_json_lines(con, tmp_path):
     p = write(tmp_path / "e.jsonl", '{"city": "Köln"}\n'.encode("latin-1"))
     assert rows_of(con, one(con, p)) == [("Köln", 1)]
+
+
+# --- review regressions ---------------------------------------------------------------
+
+
+def test_csv_header_names_differing_only_in_case_are_duplicates(con, tmp_path):
+    e = err(con, write(tmp_path / "a.csv", "Ref,ref\n1,2\n"))
+    assert (e.source, e.column) == ("a.csv", "ref")
+    assert "duplicate column name in the header (fields 1 and 2)" in str(e)
+
+
+def test_json_keys_differing_only_in_case_are_duplicates(con, tmp_path):
+    e = err(con, write(tmp_path / "a.jsonl", '{"Ref": 1, "ref": 2}\n'))
+    assert (e.source, e.column) == ("a.jsonl", "ref")
+    assert "duplicate column name" in str(e)
+    assert "malformed JSON" not in str(e)
+
+
+def test_xlsx_header_names_differing_only_in_case_are_duplicates(con, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["Ref", "ref"])
+    ws.append([1, 2])
+    p = tmp_path / "d.xlsx"
+    wb.save(p)
+    e = err(con, p)
+    assert (e.source, e.column) == ("d.xlsx[Sheet]", "ref")
+    assert "duplicate column name" in str(e)
+
+
+@pytest.mark.parametrize("header", ["__row", "__ROW", " __Row "])
+def test_csv_column_named_row_is_rejected(con, tmp_path, header):
+    e = err(con, write(tmp_path / "a.csv", f"a,{header}\n1,2\n"))
+    assert (e.source, e.column) == ("a.csv", header.strip())
+    assert "reserved" in str(e)
+
+
+def test_json_and_parquet_column_named_row_is_rejected(con, tmp_path):
+    e = err(con, write(tmp_path / "a.jsonl", '{"a": 1, "__row": 2}\n'))
+    assert (e.source, e.column) == ("a.jsonl", "__row")
+    assert "reserved" in str(e)
+    p = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"a": ["x"], "__Row": ["y"]}), p)
+    e = err(con, p)
+    assert (e.source, e.column) == ("a.parquet", "__Row")
+    assert "reserved" in str(e)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall() == [(0,)]
+
+
+def test_xlsx_column_named_row_is_rejected(con, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["a", "__ROW"])
+    ws.append([1, 2])
+    p = tmp_path / "r.xlsx"
+    wb.save(p)
+    e = err(con, p)
+    assert (e.source, e.column) == ("r.xlsx[Sheet]", "__ROW")
+    assert "reserved" in str(e)
+
+
+def test_csv_leading_blank_lines_before_header(con, tmp_path):
+    t = one(con, write(tmp_path / "a.csv", "\n\na,b\n1,2\n3,4\n"))
+    assert (t.columns, t.rows) == (("a", "b"), 2)
+    assert rows_of(con, t) == [("1", "2", 4), ("3", "4", 5)]
+    t = one(con, write(tmp_path / "b.csv", '\r\na;b\r\n1;"x\r\ny"\r\n\r\n3;4\r\n'))
+    assert (t.columns, t.rows) == (("a", "b"), 2)
+    assert rows_of(con, t) == [("1", "x\r\ny", 3), ("3", "4", 6)]
+    t = one(con, write(tmp_path / "c.csv.gz", gzip.compress(b"\xef\xbb\xbf\n\na\n1\n")))
+    assert rows_of(con, t) == [("1", 4)]
+    t = one(con, write(tmp_path / "d.csv", b"\n\na,b\n"))
+    assert (t.columns, t.rows) == (("a", "b"), 0)
+
+
+def test_csv_leading_blank_lines_error_lines(con, tmp_path):
+    e = err(con, write(tmp_path / "a.csv", "\n\na,b\n1,2\n3,4,5\n"))
+    assert e.row == 5
+    assert "3 fields where the header has 2" in str(e)
+    e = err(con, write(tmp_path / "b.csv", "\nid,,price\n1,,3\n2,x,3\n"))
+    assert e.row == 4
+    assert "header field 2 (after 'id') is empty" in str(e)
+
+
+def test_xlsx_whitespace_only_first_row_without_data_is_an_empty_sheet(con, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Blank"
+    ws["B2"] = "   "
+    good = wb.create_sheet("Good")
+    good.append(["id"])
+    good.append([1])
+    p = tmp_path / "w.xlsx"
+    wb.save(p)
+    tables = read_raw(con, p)
+    assert [t.source for t in tables] == ["w.xlsx[Good]"]
+    assert rows_of(con, tables[0]) == [("1", 2)]
+    e = err(con, p, sheet="Blank")
+    assert "sheet 'Blank' is empty" in str(e)
+
+
+def test_detect_kind_passes_the_format_extension(con, tmp_path):
+    t = one(con, write(tmp_path / "a.tsv.gz", gzip.compress(b"x\n1\n")))
+    assert t.columns == ("x",)
+    t = one(con, write(tmp_path / "b.TSV", "only one column\nv\n"))
+    assert t.columns == ("only one column",)

@@ -4,10 +4,11 @@ DuckDB's ``read_csv`` reads every field as text, in strict mode (a row with anot
 field count than the header is an error naming its line). The delimiter is taken from
 the header line (``,`` ``;`` tab ``|``: the one that splits the first records
 consistently into the most fields) unless given. ``__row`` is the line number in the
-file (the header is line 1): exact when every record is one line (the common case,
-checked by counting line breaks); with blank lines or quoted multi-line fields the
-lines are numbered by a second pass with Python's csv module; should that pass disagree
-with DuckDB on the records, ``__row`` falls back to record number + 1.
+file (the header is line 1, unless blank lines precede it: they are skipped and
+counted): exact when every record is one line (the common case, checked by counting
+line breaks); with blank lines or quoted multi-line fields the lines are numbered by a
+second pass with Python's csv module; should that pass disagree with DuckDB on the
+records, ``__row`` falls back to record number + 1 (plus the leading blank lines).
 """
 
 from __future__ import annotations
@@ -25,21 +26,8 @@ import pyarrow as pa
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
-from shoplens.ingest.read_staging import (
-    count_rows,
-    drop_empty_columns,
-    duck_message,
-    ident,
-    name_columns,
-    new_table,
-)
-from shoplens.ingest.read_text import (
-    MAX_LINE_BYTES,
-    choose_encoding,
-    normalize_encoding,
-    scan_text,
-    utf8_file,
-)
+from shoplens.ingest.read_staging import duck_message, ident, name_columns, stage
+from shoplens.ingest.read_text import MAX_LINE_BYTES, prepare_text, utf8_file
 
 __all__ = ["read_csv"]
 
@@ -116,21 +104,18 @@ def read_csv(
     compressed: bool,
     encoding: str | None,
     delimiter: str | None,
-    suffixes: list[str],
+    ext: str,
 ) -> RawTable:
-    given_enc = normalize_encoding(encoding, source) if encoding is not None else None
-    check_utf8 = given_enc is None or given_enc in ("utf-8", "utf-8-sig")
-    scan = scan_text(path, compressed, source, check_utf8)
-    enc = choose_encoding(scan, encoding, source)
-    head_text = scan.head.decode(enc if enc != "utf-8" else "utf-8-sig", errors="replace")
-    head_text = head_text.lstrip("\ufeff")
+    """Stage a CSV/TSV file; ``ext`` (``.csv``, ``.tsv``...) picks the default delimiter."""
+    scan, enc, head_text = prepare_text(path, compressed, source, encoding)
     if not head_text.strip():
         raise InputError("no header line (the file holds only blank lines)", source=source)
-    exts = [s.lower() for s in suffixes if s.lower() != ".gz"]
+    # Blank lines before the header: DuckDB would take the first one as the header.
+    skip = _leading_blank_lines(head_text)
     delim = (
         _parse_delimiter(delimiter, source)
         if delimiter is not None
-        else _pick_delimiter(head_text, exts[-1] if exts else "")
+        else _pick_delimiter(head_text, ext)
     )
     header = next(iter(_first_records(head_text, delim, limit=1)), None)
     if header is None:
@@ -139,26 +124,38 @@ def read_csv(
 
     with utf8_file(path, compressed, enc, source) as (file, gz):
         escape = _sniff_escape(con, file, delim, gz, head_text)
-        table = new_table(con, base)
         cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
         select = ", ".join(f"c{i} AS {ident(a)}" for i, a in enumerate(aliases))
-        sql = (
-            f"CREATE TEMP TABLE {ident(table)} AS SELECT {select}, "
-            f"CAST(row_number() OVER () + 1 AS BIGINT) AS {ident(ROW_COLUMN)} "
-            f"FROM read_csv(?, auto_detect = false, header = true, delim = ?, quote = '\"', "
-            f"escape = ?, columns = {cols}, strict_mode = true, null_padding = false, "
-            f"max_line_size = {MAX_LINE_BYTES}, compression = ?)"
+        query = (
+            f"SELECT {select}, "
+            f"CAST(row_number() OVER () + {skip + 1} AS BIGINT) AS {ident(ROW_COLUMN)} "
+            f"FROM read_csv(?, auto_detect = false, header = true, skip = {skip}, delim = ?, "
+            f"quote = '\"', escape = ?, columns = {cols}, strict_mode = true, "
+            f"null_padding = false, max_line_size = {MAX_LINE_BYTES}, compression = ?)"
         )
-        try:
-            con.execute(sql, [str(file), delim, escape, "gzip" if gz else "none"])
-        except duckdb.Error as e:
-            con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
-            raise _csv_error(e, file, gz, delim, escape, len(names), source) from None
-        rows = count_rows(con, table)
-        if rows + 1 != scan.lines and rows > 0:
-            _renumber_lines(con, table, file, gz, delim, escape, len(names), rows)
-    names = drop_empty_columns(con, table, names, placeholders, source)
-    return RawTable(table=table, source=source, columns=tuple(names), rows=rows, row_kind="line")
+
+        def renumber(table: str, rows: int) -> None:
+            if rows + 1 + skip != scan.lines and rows > 0:
+                _renumber_lines(con, table, file, gz, delim, escape, len(names), rows, skip)
+
+        return stage(
+            con,
+            base,
+            query,
+            [str(file), delim, escape, "gzip" if gz else "none"],
+            names,
+            placeholders,
+            source,
+            "line",
+            lambda e: _csv_error(e, file, gz, delim, escape, len(names), source, skip),
+            renumber,
+        )
+
+
+def _leading_blank_lines(text: str) -> int:
+    """Empty lines at the start of ``text`` (lines holding only a line break)."""
+    m = re.match(r"(?:\r?\n)*", text)
+    return m.group().count("\n") if m else 0
 
 
 def _open_text(file: Path, gz: bool) -> IO[str]:
@@ -168,9 +165,12 @@ def _open_text(file: Path, gz: bool) -> IO[str]:
 
 
 def _python_csv_records(
-    file: Path, gz: bool, delim: str, escape: str
+    file: Path, gz: bool, delim: str, escape: str, skip: int
 ) -> Iterator[tuple[int, list[str]]]:
-    """(start line, fields) of every non-blank record after the header, Python's csv."""
+    """(start line, fields) of every non-blank record after the header, Python's csv.
+
+    The header is the first record after the ``skip`` blank lines at the start.
+    """
     csv.field_size_limit(max(MAX_LINE_BYTES * 4, 1 << 24))
     with _open_text(file, gz) as f:
         if escape == "\\":
@@ -184,6 +184,8 @@ def _python_csv_records(
         for rec in reader:
             start = prev + 1
             prev = reader.line_num
+            if start <= skip:
+                continue
             if header:
                 header = False
                 continue
@@ -200,12 +202,13 @@ def _renumber_lines(
     escape: str,
     width: int,
     rows: int,
+    skip: int,
 ) -> None:
     """Blank lines or multi-line fields: number records by their line in the file."""
     try:
         starts = [
             start
-            for start, rec in _python_csv_records(file, gz, delim, escape)
+            for start, rec in _python_csv_records(file, gz, delim, escape, skip)
             if width > 1 or rec != [""]
         ]
     except (csv.Error, UnicodeDecodeError, OSError):
@@ -213,7 +216,10 @@ def _renumber_lines(
     if len(starts) != rows:
         return  # Python and DuckDB disagree: keep record number + 1.
     lines = pa.table(
-        {"i": pa.array(range(2, rows + 2), pa.int64()), "line": pa.array(starts, pa.int64())}
+        {
+            "i": pa.array(range(skip + 2, skip + rows + 2), pa.int64()),
+            "line": pa.array(starts, pa.int64()),
+        }
     )
     view = f"{table}__lines"
     con.register(view, lines)
@@ -227,13 +233,20 @@ def _renumber_lines(
 
 
 def _csv_error(
-    e: duckdb.Error, file: Path, gz: bool, delim: str, escape: str, width: int, source: str
+    e: duckdb.Error,
+    file: Path,
+    gz: bool,
+    delim: str,
+    escape: str,
+    width: int,
+    source: str,
+    skip: int,
 ) -> InputError:
     """Translate a DuckDB CSV error, finding the offending line when possible."""
     text = str(e)
     if "Expected Number of Columns" in text or "quote" in text.lower():
         try:
-            for start, rec in _python_csv_records(file, gz, delim, escape):
+            for start, rec in _python_csv_records(file, gz, delim, escape, skip):
                 if len(rec) != width:
                     shown = "tab" if delim == "\t" else repr(delim)
                     return InputError(

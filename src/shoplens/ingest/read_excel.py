@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
-from shoplens.ingest.read_staging import check_names, clean_name, ident, new_table
+from shoplens.ingest.read_staging import duck_message, ident, name_columns, new_table, stage
 
 __all__ = ["read_excel"]
 
@@ -113,8 +113,7 @@ def _stage_sheet(
         data.pop()
     width = max([len(header_row), *(len(r) for _, r in data)])
     header = [*header_row, *([None] * (width - len(header_row)))]
-    names = [clean_name(h) for h in header]
-    check_names(names, source)
+    names, _, _ = name_columns(header, source)
     keep: list[int] = []
     for j, n in enumerate(names):
         if n:
@@ -131,30 +130,31 @@ def _stage_sheet(
                 row=hit,
             )
         # An unnamed, empty column (e.g. a blank first column): dropped.
+    if not keep:
+        # Only whitespace in the first non-empty row and nothing below: an empty sheet.
+        return None
     columns = {
         f"c{k}": pa.array([r[j] if j < len(r) else None for _, r in data], pa.string())
         for k, j in enumerate(keep)
     }
     columns["r"] = pa.array([i for i, _ in data], pa.int64())
-    arrow = pa.table(columns)
-    table = new_table(con, base)
-    view = f"{table}__arrow"
+    view = f"{new_table(con, base)}__arrow"
     select = ", ".join(f"c{k} AS {ident(names[j])}" for k, j in enumerate(keep))
-    con.register(view, arrow)
+    con.register(view, pa.table(columns))
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {ident(table)} AS SELECT {select}, "
-            f"r AS {ident(ROW_COLUMN)} FROM {ident(view)} ORDER BY r"
+        return stage(
+            con,
+            base,
+            f"SELECT {select}, r AS {ident(ROW_COLUMN)} FROM {ident(view)} ORDER BY r",
+            [],
+            [names[j] for j in keep],
+            {},
+            source,
+            "row",
+            lambda e: InputError(f"cannot stage the sheet ({duck_message(e)})", source=source),
         )
     finally:
         con.unregister(view)
-    return RawTable(
-        table=table,
-        source=source,
-        columns=tuple(names[j] for j in keep),
-        rows=len(data),
-        row_kind="row",
-    )
 
 
 def _excel_col(n: int) -> str:

@@ -13,22 +13,8 @@ import duckdb
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
-from shoplens.ingest.read_staging import (
-    count_rows,
-    drop_empty_columns,
-    duck_message_text,
-    ident,
-    name_columns,
-    new_table,
-)
-from shoplens.ingest.read_text import (
-    MAX_LINE_BYTES,
-    choose_encoding,
-    normalize_encoding,
-    open_bytes,
-    scan_text,
-    utf8_file,
-)
+from shoplens.ingest.read_staging import duck_message_text, ident, name_columns, stage
+from shoplens.ingest.read_text import MAX_LINE_BYTES, open_bytes, prepare_text, utf8_file
 
 __all__ = ["read_json"]
 
@@ -41,15 +27,12 @@ def read_json(
     compressed: bool,
     encoding: str | None,
 ) -> RawTable:
-    given_enc = normalize_encoding(encoding, source) if encoding is not None else None
-    check_utf8 = given_enc is None or given_enc in ("utf-8", "utf-8-sig")
     with open_bytes(path, compressed, source) as f:
         start = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
     # A JSON array may legitimately be one long line; objects are limited by DuckDB.
     max_line = 1 << 62 if start.startswith(b"[") else MAX_LINE_BYTES
-    scan = scan_text(path, compressed, source, check_utf8, max_line)
-    enc = choose_encoding(scan, encoding, source)
-    head = scan.head.decode(enc, errors="replace").lstrip("\ufeff").lstrip()
+    _, enc, head = prepare_text(path, compressed, source, encoding, max_line)
+    head = head.lstrip()
     if not head:
         raise InputError("holds only blank lines; expected one JSON object per line", source=source)
     if head[0] not in "{[":
@@ -87,7 +70,6 @@ def read_json(
             raise _json_error(e, source) from None
         raw_keys = [str(k[0]) for k in keys]
         names, aliases, placeholders = name_columns(raw_keys, source)
-        table = new_table(con, base)
         if raw_keys:
             cols = (
                 "{"
@@ -104,23 +86,23 @@ def read_json(
                 f"read_json(?, format = ?, compression = ?, columns = {cols}, "
                 f"maximum_object_size = {MAX_LINE_BYTES * 8})"
             )
-            sql = (
-                f"CREATE TEMP TABLE {ident(table)} AS SELECT {select}, "
+            query = (
+                f"SELECT {select}, "
                 f"CAST(row_number() OVER () AS BIGINT) AS {ident(ROW_COLUMN)} FROM {from_}"
             )
         else:
-            sql = (
-                f"CREATE TEMP TABLE {ident(table)} AS SELECT "
-                f"CAST(row_number() OVER () AS BIGINT) AS {ident(ROW_COLUMN)} FROM {src}"
-            )
-        try:
-            con.execute(sql, params)
-        except duckdb.Error as e:
-            con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
-            raise _json_error(e, source) from None
-    rows = count_rows(con, table)
-    names = drop_empty_columns(con, table, names, placeholders, source)
-    return RawTable(table=table, source=source, columns=tuple(names), rows=rows, row_kind="row")
+            query = f"SELECT CAST(row_number() OVER () AS BIGINT) AS {ident(ROW_COLUMN)} FROM {src}"
+        return stage(
+            con,
+            base,
+            query,
+            params,
+            names,
+            placeholders,
+            source,
+            "row",
+            lambda e: _json_error(e, source),
+        )
 
 
 def _json_error(e: duckdb.Error, source: str) -> InputError:

@@ -8,14 +8,7 @@ import duckdb
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
-from shoplens.ingest.read_staging import (
-    count_rows,
-    drop_empty_columns,
-    duck_message,
-    ident,
-    name_columns,
-    new_table,
-)
+from shoplens.ingest.read_staging import duck_message, ident, name_columns, stage
 
 __all__ = ["read_parquet"]
 
@@ -27,9 +20,7 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str, base: 
             [str(path)],
         ).fetchall()
     except duckdb.Error as e:
-        raise InputError(
-            f"not a readable Parquet file ({duck_message(e)})", source=source
-        ) from None
+        raise _parquet_error(e, source) from None
     raw = [str(r[0]) for r in described]
     names, aliases, placeholders = name_columns(raw, source)
     exprs = []
@@ -38,18 +29,19 @@ def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: str, base: 
         nested = t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION", "JSON"))
         value = f"to_json({ident(col)})" if nested else ident(col)
         exprs.append(f"CAST({value} AS VARCHAR) AS {ident(alias)}")
-    table = new_table(con, base)
     select = ", ".join([*exprs, f"CAST(row_number() OVER () AS BIGINT) AS {ident(ROW_COLUMN)}"])
-    try:
-        con.execute(
-            f"CREATE TEMP TABLE {ident(table)} AS SELECT {select} FROM read_parquet(?)",
-            [str(path)],
-        )
-    except duckdb.Error as e:
-        con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
-        raise InputError(
-            f"not a readable Parquet file ({duck_message(e)})", source=source
-        ) from None
-    rows = count_rows(con, table)
-    names = drop_empty_columns(con, table, names, placeholders, source)
-    return RawTable(table=table, source=source, columns=tuple(names), rows=rows, row_kind="row")
+    return stage(
+        con,
+        base,
+        f"SELECT {select} FROM read_parquet(?)",
+        [str(path)],
+        names,
+        placeholders,
+        source,
+        "row",
+        lambda e: _parquet_error(e, source),
+    )
+
+
+def _parquet_error(e: duckdb.Error, source: str) -> InputError:
+    return InputError(f"not a readable Parquet file ({duck_message(e)})", source=source)

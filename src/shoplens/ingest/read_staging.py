@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import duckdb
 
 from shoplens.errors import InputError
-from shoplens.ingest.raw import ROW_COLUMN
+from shoplens.ingest.raw import ROW_COLUMN, RawTable
 
 __all__ = [
     "check_names",
     "clean_name",
-    "count_rows",
     "drop_empty_columns",
     "duck_message",
     "duck_message_text",
     "ident",
     "name_columns",
     "new_table",
+    "stage",
 ]
 
 _table_counter = itertools.count(1)
@@ -54,19 +54,32 @@ def clean_name(raw: object) -> str:
 
 
 def check_names(names: Sequence[str], source: str, what: str = "header") -> None:
-    """Raise on duplicate names; empty names are handled by the caller."""
+    """Raise on duplicate names and on the reserved ``__row``; empty names are the caller's.
+
+    Names are compared case-insensitively, as DuckDB compares column names: ``Ref`` and
+    ``ref`` in one header would otherwise be staged as ``Ref`` and ``ref_1``.
+    """
     seen: dict[str, int] = {}
+    reserved = ROW_COLUMN.casefold()
     for i, n in enumerate(names, start=1):
         if not n:
             continue
-        if n in seen:
+        key = n.casefold()
+        if key == reserved:
             raise InputError(
-                f"duplicate column name in the {what} (fields {seen[n]} and {i}); "
+                f"reserved column name in the {what} (field {i}, used for the row number); "
+                "expected another column name",
+                source=source,
+                column=n,
+            )
+        if key in seen:
+            raise InputError(
+                f"duplicate column name in the {what} (fields {seen[key]} and {i}); "
                 "expected unique column names",
                 source=source,
                 column=n,
             )
-        seen[n] = i
+        seen[key] = i
 
 
 def duck_message(e: duckdb.Error) -> str:
@@ -87,7 +100,10 @@ def drop_empty_columns(
     placeholders: dict[int, str],
     source: str,
 ) -> list[str]:
-    """Drop unnamed columns holding no value; raise if an unnamed column holds one."""
+    """Drop unnamed columns holding no value; raise if an unnamed column holds one.
+
+    On error ``table`` is left for the caller to drop (:func:`stage` does).
+    """
     if not placeholders:
         return names
     for pos, ph in placeholders.items():
@@ -98,7 +114,6 @@ def drop_empty_columns(
         if hit and hit[0][0] is not None:
             after = next((n for n in reversed(names[: pos - 1]) if n), None)
             where = f" (after {after!r})" if after else ""
-            con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
             raise InputError(
                 f"header field {pos}{where} is empty but the column holds values; "
                 "expected a name for every column",
@@ -120,7 +135,41 @@ def name_columns(
     return names, aliases, placeholders
 
 
-def count_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Rows in ``table``."""
-    row = con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()
-    return int(row[0][0]) if row else 0
+def stage(
+    con: duckdb.DuckDBPyConnection,
+    base: str,
+    query: str,
+    params: Sequence[object],
+    names: list[str],
+    placeholders: dict[int, str],
+    source: str,
+    row_kind: str,
+    on_error: Callable[[duckdb.Error], InputError],
+    after: Callable[[str, int], None] | None = None,
+) -> RawTable:
+    """Stage ``query`` as a new TEMP table and describe it as a :class:`RawTable`.
+
+    ``query`` selects the columns aliased as :func:`name_columns` says, plus
+    ``__row``; a DuckDB error becomes ``on_error(e)``. ``after(table, rows)`` runs
+    before the unnamed empty columns are dropped (e.g. to renumber ``__row``). On any
+    error the table is dropped.
+    """
+    table = new_table(con, base)
+    ok = False
+    try:
+        try:
+            # CREATE TABLE ... AS returns the number of rows it wrote.
+            created = con.execute(
+                f"CREATE TEMP TABLE {ident(table)} AS {query}", list(params)
+            ).fetchall()
+        except duckdb.Error as e:
+            raise on_error(e) from None
+        rows = int(created[0][0]) if created else 0
+        if after is not None:
+            after(table, rows)
+        kept = drop_empty_columns(con, table, names, placeholders, source)
+        ok = True
+    finally:
+        if not ok:
+            con.execute(f"DROP TABLE IF EXISTS {ident(table)}")
+    return RawTable(table=table, source=source, columns=tuple(kept), rows=rows, row_kind=row_kind)

@@ -28,6 +28,7 @@ __all__ = [
     "choose_encoding",
     "normalize_encoding",
     "open_bytes",
+    "prepare_text",
     "scan_text",
     "utf8_file",
 ]
@@ -161,10 +162,13 @@ def normalize_encoding(encoding: str, source: str) -> str:
         ) from None
 
 
-def choose_encoding(scan: TextScan, encoding: str | None, source: str) -> str:
-    """The Python codec to read with: 'utf-8' means DuckDB reads the file as is."""
-    if encoding is not None:
-        enc = normalize_encoding(encoding, source)
+def choose_encoding(scan: TextScan, given: str | None, source: str) -> str:
+    """The Python codec to read with: 'utf-8' means DuckDB reads the file as is.
+
+    ``given`` is the encoding asked for, already through :func:`normalize_encoding`.
+    """
+    if given is not None:
+        enc = given
         if enc in ("utf-8", "utf-8-sig"):
             if scan.utf8_error_line is not None:
                 raise InputError(
@@ -179,6 +183,25 @@ def choose_encoding(scan: TextScan, encoding: str | None, source: str) -> str:
     if scan.utf8_error_line is None:
         return "utf-8"
     return "latin-1" if scan.latin1 else "cp1252"
+
+
+def prepare_text(
+    path: Path,
+    compressed: bool,
+    source: str,
+    encoding: str | None,
+    max_line: int = MAX_LINE_BYTES,
+) -> tuple[TextScan, str, str]:
+    """(scan, codec to read with, decoded head without BOM): the pre-scan of a text file.
+
+    ``encoding`` is the one asked for (None: detect); an unknown one is an InputError.
+    """
+    given = normalize_encoding(encoding, source) if encoding is not None else None
+    check_utf8 = given is None or given in ("utf-8", "utf-8-sig")
+    scan = scan_text(path, compressed, source, check_utf8, max_line)
+    enc = choose_encoding(scan, given, source)
+    head = scan.head.decode(enc if enc != "utf-8" else "utf-8-sig", errors="replace")
+    return scan, enc, head.lstrip("\ufeff")
 
 
 def _transcode(path: Path, compressed: bool, enc: str, source: str, tmpdir: str) -> Path:

@@ -14,11 +14,12 @@ How each format is read:
   taken from the header line (``,`` ``;`` tab ``|``: the one that splits the first
   records consistently into the most fields) unless given. Files that are not UTF-8
   (cp1252, else latin-1, or the given ``encoding``) are transcoded to a temporary UTF-8
-  file first. ``__row`` is the line number in the file (the header is line 1): exact
-  when every record is one line (the common case, checked by counting line breaks);
-  with blank lines or quoted multi-line fields the lines are numbered by a second pass
-  with Python's csv module; should that pass disagree with DuckDB on the records,
-  ``__row`` falls back to record number + 1.
+  file first. ``__row`` is the line number in the file (the header is line 1, unless
+  blank lines precede it): exact when every record is one line (the common case,
+  checked by counting line breaks); with blank lines or quoted multi-line fields the
+  lines are numbered by a second pass with Python's csv module; should that pass
+  disagree with DuckDB on the records, ``__row`` falls back to record number + 1 (plus
+  the leading blank lines).
 - **Parquet**: ``read_parquet``; scalars cast to text, nested values as JSON text.
   ``__row`` is the record number (1-based).
 - **Excel .xlsx** (openpyxl, read-only, cached formula values): one table per non-empty
@@ -34,7 +35,8 @@ How each format is read:
 The format is chosen from the extension, except that the magic bytes of gzip, zip
 (xlsx) and Parquet win over an extension that says otherwise. Columns with an empty
 header and no value at all (a trailing delimiter, a blank spreadsheet column) are
-dropped; an empty header over values is an error.
+dropped; an empty header over values is an error. Column names must be unique ignoring
+case (DuckDB's column names are case-insensitive), and ``__row`` (any case) is reserved.
 
 This module detects the format and names the TEMP tables; each format has its own
 module: :mod:`~shoplens.ingest.read_csv`, :mod:`~shoplens.ingest.read_json`,
@@ -102,7 +104,7 @@ def read_raw(
     if size == 0:
         raise InputError("the file is empty (0 bytes); expected a header line", source=source)
 
-    kind, compressed = _detect_kind(path, magic, source)
+    kind, compressed, ext = _detect_kind(path, magic, source)
     if sheet is not None and kind != "excel":
         raise InputError("a sheet can only be chosen for an Excel (.xlsx) file", source=source)
     if kind in ("parquet", "excel") and (encoding is not None or delimiter is not None):
@@ -115,7 +117,7 @@ def read_raw(
 
     base = _table_base(name)
     if kind == "csv":
-        return [read_csv(con, path, source, base, compressed, encoding, delimiter, path.suffixes)]
+        return [read_csv(con, path, source, base, compressed, encoding, delimiter, ext)]
     if kind == "json":
         return [read_json(con, path, source, base, compressed, encoding)]
     if kind == "parquet":
@@ -126,8 +128,11 @@ def read_raw(
 # --- format detection ---------------------------------------------------------------
 
 
-def _detect_kind(path: Path, magic: bytes, source: str) -> tuple[str, bool]:
-    """(csv | json | parquet | excel, gzip-compressed) from extension and magic bytes."""
+def _detect_kind(path: Path, magic: bytes, source: str) -> tuple[str, bool, str]:
+    """(csv | json | parquet | excel, gzip-compressed, extension) from extension and magic.
+
+    The extension is lower-case, the one before ``.gz`` for a ``.gz`` file.
+    """
     suffixes = [s.lower() for s in path.suffixes]
     ext = suffixes[-1] if suffixes else ""
     is_gzip = magic[:2] == b"\x1f\x8b"
@@ -136,18 +141,18 @@ def _detect_kind(path: Path, magic: bytes, source: str) -> tuple[str, bool]:
             raise InputError("has a .gz extension but is not gzip-compressed", source=source)
         inner = suffixes[-2] if len(suffixes) > 1 else ".csv"
         if inner in _JSON_EXTS:
-            return "json", True
+            return "json", True, inner
         if inner in _TEXT_EXTS:
-            return "csv", True
+            return "csv", True, inner
         raise InputError(
             f"compressed {inner} files are not supported; only .csv/.tsv/.txt/.jsonl "
             "can be gzip-compressed",
             source=source,
         )
     if magic[:4] == b"PAR1":
-        return "parquet", False
+        return "parquet", False, ext
     if magic[:4] == b"PK\x03\x04" and (ext in _EXCEL_EXTS or ext in _TEXT_EXTS + _JSON_EXTS):
-        return "excel", False
+        return "excel", False, ext
     if magic == _OLE_MAGIC:
         raise InputError(
             "is a legacy Excel .xls (or other OLE) file; save it as .xlsx or CSV",
@@ -158,9 +163,7 @@ def _detect_kind(path: Path, magic: bytes, source: str) -> tuple[str, bool]:
     if ext in _PARQUET_EXTS:
         raise InputError("is not a Parquet file (no PAR1 magic bytes)", source=source)
     if ext in _TEXT_EXTS + _JSON_EXTS:
-        if is_gzip:
-            return ("json" if ext in _JSON_EXTS else "csv"), True
-        return ("json" if ext in _JSON_EXTS else "csv"), False
+        return ("json" if ext in _JSON_EXTS else "csv"), is_gzip, ext
     raise InputError(
         f"unknown file type {ext or '(no extension)'!r}; expected one of "
         + ", ".join(SUPPORTED_EXTENSIONS),
