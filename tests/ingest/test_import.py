@@ -75,6 +75,9 @@ def test_uci_quality_report(tmp_path: Path) -> None:
         "future_orders": 1,
         "conflicting_orders": 0,
         "unknown_status_orders": 0,
+        "empty_orders": 0,
+        "orphan_orders": 0,
+        "untranslated_categories": 0,
     }
     assert rep.date_format == "us (detected)"
     assert rep.run_id == 1
@@ -437,3 +440,141 @@ def test_every_format_gives_the_same_tables(tmp_path: Path, fmt: str) -> None:
         utc("2010-12-01 08:26"),
     )
     con.close()
+
+
+def _temp_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str]]:
+    return rows(con, "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY 1")
+
+
+def test_failed_cleaning_leaves_no_temp_tables_on_the_connection(
+    tmp_path: Path, uci_store: Path
+) -> None:
+    # regression: the ambiguous-dates error left the __sl_<n>_rows table behind
+    from shoplens.ingest import import_into
+    from shoplens.ingest.readers import read_raw
+
+    src = write(tmp_path, "amb.csv", AMBIGUOUS_CSV)
+    con = open_store(uci_store)
+    try:
+        with pytest.raises(InputError, match="ambiguous dates"):
+            import_into(con, read_raw(con, src), PRESETS["order-lines"])
+        assert _temp_tables(con) == []
+        # an error while building the findings: the staged tables go too
+        with (
+            patch("shoplens.ingest.clean.finish_staged", side_effect=RuntimeError("boom")),
+            pytest.raises(RuntimeError, match="boom"),
+        ):
+            import_into(con, read_raw(con, tmp_path / "uci.csv"), PRESETS["order-lines"])
+        assert _temp_tables(con) == []
+    finally:
+        con.close()
+
+
+def _write_book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    header = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice",
+              "CustomerID", "Country"]  # fmt: skip
+    for title, data in sheets.items():
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        for r in data:
+            sheet.append(r)
+    book.save(path)
+    return path
+
+
+def test_order_in_two_sheets_keeps_the_lines_of_both(tmp_path: Path) -> None:
+    # regression: the second sheet's delete removed the lines the first sheet wrote
+    def line(order: str, product: str, qty: int, price: float) -> list[object]:
+        return [order, product, product.lower(), qty, "2024-03-01 10:00:00", price, "7", "DE"]
+
+    book = _write_book(
+        tmp_path / "book.xlsx",
+        {
+            "Jan": [line("o1", "A", 1, 1.5), line("o1", "B", 2, 2.5)],
+            "Feb": [line("o1", "C", 3, 3.5), line("o2", "A", 4, 1.5)],
+        },
+    )
+    store = tmp_path / "s.duckdb"
+    reports = import_file(book, store, PRESETS["order-lines"])
+    assert [(r.source, r.lines, r.orders) for r in reports] == [
+        ("book.xlsx[Jan]", 2, 1),
+        ("book.xlsx[Feb]", 2, 2),
+    ]
+    expected = [
+        ("o1", 1, "A", 1),
+        ("o1", 2, "B", 2),
+        ("o1", 3, "C", 3),  # line 1 of sheet Feb, numbered on after sheet Jan's lines
+        ("o2", 1, "A", 4),
+    ]
+    sql = "SELECT order_id, line_no, product_id, quantity FROM order_items ORDER BY 1, 2"
+    con = duckdb.connect(str(store), read_only=True)
+    assert rows(con, sql) == expected
+    con.close()
+    before = snapshot(store)
+    import_file(book, store, PRESETS["order-lines"])  # re-import: the same lines
+    after = snapshot(store)
+    for table in ("customers", "products", "orders", "order_items"):
+        assert after[table] == before[table], table
+
+
+def test_stored_findings_are_limited_per_kind_exact_counts_kept(tmp_path: Path) -> None:
+    src = write(
+        tmp_path, "uci.csv", UCI_CSV + "489444,22350,CAT BOWL,1,12/23/2010 9:00,0,,France\n"
+    )
+    with patch("shoplens.ingest.clean.STORED_PER_KIND", 1):
+        (rep,) = import_file(src, tmp_path / "s.duckdb", PRESETS["order-lines"], UCI_OPTS)
+    assert rep.zero_price_lines == 2
+    assert [(f.kind, f.row) for f in rep.findings if f.kind == "zero_price"] == [
+        ("zero_price", 12),
+        ("zero_price", 17),
+    ]
+    con = open_store(tmp_path / "s.duckdb", read_only=True)
+    stored = rows(con, "SELECT kind, \"row\" FROM import_findings WHERE kind = 'zero_price'")
+    (back,) = read_reports(con, examples=None)
+    con.close()
+    assert stored == [("zero_price", 12)]
+    assert back.zero_price_lines == 2
+
+
+def test_read_reports_of_several_runs(tmp_path: Path) -> None:
+    store, _ = import_uci(tmp_path)
+    shop = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
+    (shop_rep,) = import_file(shop, store, PRESETS["shopify"])
+    con = open_store(store, read_only=True)
+    first, second = read_reports(con, 2)
+    everything = read_reports(con, 5, examples=None)
+    one_each = read_reports(con, 2, examples=1)
+    con.close()
+    assert (first.run_id, second.run_id) == (1, 2)
+    assert {f.source for f in first.findings} == {"uci.csv"}
+    assert len(first.findings) == 6
+    assert [(f.kind, f.row) for f in second.findings] == [
+        (f.kind, f.row) for f in shop_rep.findings
+    ]
+    assert [r.run_id for r in everything] == [1, 2]
+    assert [len(r.findings) for r in one_each] == [
+        len({f.kind for f in first.findings}),
+        len({f.kind for f in second.findings}),
+    ]
+
+
+def test_store_with_an_older_import_runs_table_reads_and_writes(tmp_path: Path) -> None:
+    store, _ = import_uci(tmp_path)
+    con = open_store(store)
+    for c in ("empty_orders", "orphan_orders", "untranslated_categories"):
+        con.execute(f"ALTER TABLE import_runs DROP COLUMN {c}")
+    (old,) = read_reports(con)
+    con.close()
+    assert (old.rows_read, old.empty_orders) == (15, 0)
+    (rep,) = import_file(tmp_path / "uci.csv", store, PRESETS["order-lines"], UCI_OPTS)
+    assert rep.run_id == 2
+    con = open_store(store, read_only=True)
+    first, second = read_reports(con, 2)
+    con.close()
+    assert (first.empty_orders, second.empty_orders, second.rows_read) == (0, 0, 15)

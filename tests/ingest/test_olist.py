@@ -182,6 +182,9 @@ def test_quality_report(olist: tuple[Path, QualityReport]) -> None:
         "future_orders": 0,
         "conflicting_orders": 0,
         "unknown_status_orders": 0,
+        "empty_orders": 1,
+        "orphan_orders": 1,
+        "untranslated_categories": 1,
     }
     found = {(f.kind, f.source, f.row, f.column, f.value) for f in rep.findings}
     assert found == {
@@ -337,3 +340,44 @@ def test_cli_import_olist_end_to_end(capsys, tmp_path: Path) -> None:
     assert code == 1
     assert "missing olist_orders_dataset.csv" in err
     assert snapshot(tmp_path / "shop.duckdb") == before
+
+
+def test_quotes_in_directory_and_file_names(tmp_path: Path) -> None:
+    # regression: raw.source went into SQL string literals unescaped
+    from dataclasses import replace
+    from typing import Any
+    from unittest.mock import patch
+
+    from shoplens.ingest import readers
+    from shoplens.ingest.raw import RawTable
+
+    real = readers.read_raw
+
+    def read_raw(con: duckdb.DuckDBPyConnection, path: Path, **kw: Any) -> list[RawTable]:
+        # name each file by its directory too, as a reader naming full paths would
+        return [replace(r, source=f"{path.parent.name}/{r.source}") for r in real(con, path, **kw)]
+
+    parent = tmp_path / "it's"
+    parent.mkdir()
+    folder = write_olist(parent)
+    folder = folder.rename(parent / "d'olist")
+    store = parent / "s.duckdb"
+    (rep,) = import_olist(folder, store, OPTS)
+    assert (rep.source, rep.orders, rep.lines) == ("d'olist/", 6, 9)
+    with patch.object(readers, "read_raw", read_raw):
+        (rep,) = import_olist(folder, tmp_path / "t.duckdb", OPTS)
+    assert (rep.orders, rep.lines, rep.empty_orders, rep.orphan_orders) == (6, 9, 1, 1)
+    messages = {f.kind: f.message for f in rep.findings}
+    assert messages["empty_order"].startswith("no line in d'olist/olist_order_items_dataset.csv")
+    assert "not in d'olist/olist_customers_dataset.csv" in messages["orphan_order"]
+    assert "in d'olist/product_category_name_translation.csv" in (messages["untranslated_category"])
+    assert {f.source for f in rep.findings} >= {"d'olist/olist_orders_dataset.csv"}
+
+
+def test_default_max_bad_share_is_the_mappings(tmp_path: Path) -> None:
+    from shoplens.ingest import Mapping
+
+    default = Mapping.model_fields["max_bad_share"].default
+    # 1 orphan line of 37 rows: 2.7%, over the default
+    with pytest.raises(InputError, match=rf"more than max_bad_share {default:.1%}"):
+        import_olist(write_olist(tmp_path), tmp_path / "s.duckdb")

@@ -54,6 +54,7 @@ from shoplens.ingest.quality import (
     QualityReport,
 )
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
+from shoplens.ingest.read_staging import ident
 
 US_FORMATS = ["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
 DAY_FIRST_FORMATS = [f"%d{sep}%m{sep}%Y{t}" for sep in "/.-" for t in (" %H:%M:%S", " %H:%M", "")]
@@ -80,8 +81,27 @@ class Staged:
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+class TempTables:
+    """The intermediate TEMP tables of one cleaning, named ``<tag>_<what>``.
+
+    Every name handed out by :meth:`new` is dropped by :meth:`drop` (also when the
+    table was never created): call it in a ``finally`` so that no error leaves a
+    TEMP table behind on the import's connection.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tag: str) -> None:
+        self.con, self.tag = con, tag
+        self.names: list[str] = []
+
+    def new(self, what: str) -> str:
+        name = f"{self.tag}_{what}"
+        self.names.append(name)
+        return name
+
+    def drop(self) -> None:
+        for t in reversed(self.names):
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        self.names.clear()
 
 
 # --- value parsing (SQL expressions over a text value) ---------------------------------
@@ -170,9 +190,9 @@ def stage_rows(
 ) -> tuple[int, int]:
     """Steps 1-2: stage ``raw`` without empty rows and exact duplicates as TEMP ``table``.
 
-    ``table`` has ``__row`` (the first occurrence's) and, for each ``field: column`` of
-    ``cols``, ``v_<field>``: the column's trimmed text, NULL when empty. Returns
-    (empty rows, duplicate rows).
+    ``table`` has ``__row`` (the first occurrence's), ``__sl_n`` (how many equal rows the
+    source has) and, for each ``field: column`` of ``cols``, ``v_<field>``: the column's
+    trimmed text, NULL when empty. Returns (empty rows, duplicate rows).
     """
     src = [ident(c) for c in raw.columns]
     all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
@@ -181,13 +201,12 @@ def stage_rows(
         f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
     )
     con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT __row, {fields_sql} FROM ("
-        f" SELECT min({row_col}) AS __row, {', '.join(src)} FROM {ident(raw.table)}"
-        f" WHERE NOT ({all_empty}) GROUP BY ALL)"
+        f"CREATE TEMP TABLE {table} AS SELECT __row, __sl_n, {fields_sql} FROM ("
+        f" SELECT min({row_col}) AS __row, count(*) AS __sl_n, {', '.join(src)}"
+        f" FROM {ident(raw.table)} WHERE NOT ({all_empty}) GROUP BY ALL)"
     )
-    ((kept,),) = con.execute(f"SELECT count(*) FROM {table}").fetchall()
-    ((non_empty,),) = con.execute(
-        f"SELECT count(*) FROM {ident(raw.table)} WHERE NOT ({all_empty})"
+    ((kept, non_empty),) = con.execute(
+        f"SELECT count(*), coalesce(sum(__sl_n), 0) FROM {table}"
     ).fetchall()
     return raw.rows - int(non_empty), int(non_empty) - int(kept)
 
@@ -214,8 +233,6 @@ def clean_raw(
     tz = mapping.timezone or timezone
     share_limit = mapping.max_bad_share if max_bad_share is None else max_bad_share
     tag = f"__sl_{next(_counter)}"
-    t_rows, t_parsed, t_lines = f"{tag}_rows", f"{tag}_parsed", f"{tag}_lines"
-    t_orders = f"{tag}_orders"
     staged = Staged(
         customers=f"{tag}_customers",
         products=f"{tag}_products",
@@ -224,9 +241,34 @@ def clean_raw(
         report=QualityReport(source=raw.source, mapping=mapping.name, rows_read=raw.rows),
         findings=pa.table({}),
     )
-    rep = staged.report
     if raw.rows == 0:
         raise InputError("no data rows (empty file or header only)", source=raw.source)
+    temps = TempTables(con, tag)
+    try:
+        return _clean(con, raw, mapping, cols, tz, currency, share_limit, now, staged, temps)
+    except BaseException:
+        staged.drop(con)
+        raise
+    finally:
+        temps.drop()
+
+
+def _clean(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    mapping: Mapping,
+    cols: dict[str, str],
+    tz: str,
+    currency: str,
+    share_limit: float,
+    now: datetime | None,
+    staged: Staged,
+    temps: TempTables,
+) -> Staged:
+    """The body of :func:`clean_raw`: TEMP tables from ``temps``, dropped by the caller."""
+    rep = staged.report
+    t_rows, t_parsed = temps.new("rows"), temps.new("parsed")
+    t_lines, t_orders = temps.new("lines"), temps.new("orders")
 
     # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
     rep.empty_rows, rep.duplicate_rows = stage_rows(con, raw, cols, t_rows)
@@ -345,40 +387,17 @@ def clean_raw(
         f" FROM {staged.order_items} GROUP BY product_id"
     )
 
-    findings = _findings(con, raw, cols, t_parsed, t_lines, t_orders, staged, mapping, now)
-    _count(con, rep, staged, findings, t_parsed, t_lines, t_orders)
-    usable = rep.rows_read - rep.empty_rows - rep.duplicate_rows
-    rep.bad_share = (rep.bad_rows + rep.orphan_lines) / usable if usable else 0.0
-    for t in (t_rows, t_parsed, t_lines, t_orders):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    examples = finding_examples(findings)
-    rep.findings = examples
-    stored = limit_findings(findings, STORED_PER_KIND)
-    if rep.bad_share > share_limit or rep.lines == 0:
-        staged.drop(con)
-        first = next(
-            (
-                f
-                for f in examples
-                if f.kind in ("missing_value", "unparseable", "invalid_value", "orphan_line")
-            ),
-            examples[0] if examples else None,
-        )
-        what = (
-            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
-            f" are unusable, more than max_bad_share {share_limit:.1%}"
-            if rep.lines
-            else "no usable order lines"
-        )
-        if first is None:
-            raise InputError(what, source=raw.source)
-        raise InputError(
-            f"{what}; first: {first.message} (value {first.value!r})",
-            source=raw.source,
-            row=first.row,
-            column=first.column,
-        )
-    return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)
+    sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now)
+    # the bad-value kinds in the order of the sorted findings: the first such finding
+    return finish_staged(
+        con,
+        staged,
+        sql,
+        params,
+        temps,
+        max_bad_share=share_limit,
+        prefer=("invalid_value", "missing_value", "orphan_line", "unparseable"),
+    )
 
 
 def run_sql(
@@ -464,8 +483,6 @@ _MESSAGES = {
 
 
 def _findings(
-    con: duckdb.DuckDBPyConnection,
-    raw: RawTable,
     cols: dict[str, str],
     t_parsed: str,
     t_lines: str,
@@ -473,8 +490,8 @@ def _findings(
     staged: Staged,
     mapping: Mapping,
     now: datetime | None,
-) -> pa.Table:
-    """Every finding of the source, as an Arrow table (kind, source, row, column, ...)."""
+) -> tuple[str, dict[str, Any]]:
+    """Every finding of the source: a query (kind, source, row, column, ...) and its params."""
     fmt = staged.report.date_format.removesuffix(" (detected)")
     msg_cases = " ".join(
         f"WHEN '{k}:{f}' THEN '{m.format(fmt=fmt).replace(chr(39), chr(39) * 2)}'"
@@ -511,13 +528,6 @@ def _findings(
     qty_col, price_col = sql_string(cols["quantity"]), sql_string(cols["unit_price"])
     items = staged.order_items
     sql = f"""
-    WITH stats AS (
-        SELECT median(quantity) AS mq, median(unit_price) AS mp FROM {items}
-    ), mad AS (
-        SELECT mq + {OUTLIER_MADS} * greatest(median(abs(quantity - mq)), mq) AS tq,
-               mp + {OUTLIER_MADS} * greatest(median(abs(unit_price - mp)), mp) AS tp
-        FROM {items}, stats GROUP BY mq, mp
-    )
     {row_findings(t_parsed, "problem")}
     UNION ALL {row_findings(t_lines, "drop_reason")}
     UNION ALL
@@ -538,29 +548,37 @@ def _findings(
     SELECT 'quantity_outlier', __row, {qty_col}, CAST(quantity AS VARCHAR),
            'quantity above ' || CAST(round(tq, 2) AS VARCHAR) || ' (median + {OUTLIER_MADS} MAD):'
            || ' flagged, kept'
-    FROM {items}, mad WHERE quantity > tq
+    FROM {items}, ({outlier_threshold(items, "quantity")}) AS mq(tq) WHERE quantity > tq
     UNION ALL
     SELECT 'price_outlier', __row, {price_col}, CAST(unit_price AS VARCHAR),
            'unit price above ' || CAST(round(tp, 2) AS VARCHAR)
            || ' (median + {OUTLIER_MADS} MAD): flagged, kept'
-    FROM {items}, mad WHERE unit_price > tp
+    FROM {items}, ({outlier_threshold(items, "unit_price")}) AS mp(tp) WHERE unit_price > tp
     UNION ALL
     SELECT 'future_date', first_row, {sql_string(cols["order_ts"])}, CAST(order_ts AS VARCHAR),
            'order date after the import: kept'
     FROM {staged.orders} WHERE order_ts > $now
     """
     used = {
-        "source": raw.source,
+        "source": staged.report.source,
         "check_status": bool(completed),
         "known": known or [""],
         "now": now or datetime.now(UTC),
     }
-    rel = con.sql(
-        f'SELECT kind, $source AS source, "row", "column", "value", message FROM ({sql})'
-        ' ORDER BY kind, "row"',
-        params={k: v for k, v in used.items() if f"${k}" in sql or k == "source"},
+    query = f'SELECT kind, $source AS source, "row", "column", "value", message FROM ({sql})'
+    return query, {k: v for k, v in used.items() if f"${k}" in query}
+
+
+def outlier_threshold(table: str, column: str) -> str:
+    """A one-row query: the outlier threshold of ``column``, median + 10 x max(MAD, median).
+
+    No row when ``table`` is empty.
+    """
+    c = ident(column)
+    return (
+        f"SELECT m + {OUTLIER_MADS} * greatest(median(abs({c} - m)), m)"
+        f" FROM {table}, (SELECT median({c}) AS m FROM {table}) GROUP BY m"
     )
-    return rel.to_arrow_table()
 
 
 def _order_col(cols: dict[str, str], f: str) -> str:
@@ -571,16 +589,44 @@ def sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def _count(
+def finish_staged(
     con: duckdb.DuckDBPyConnection,
-    rep: QualityReport,
     staged: Staged,
-    findings: pa.Table,
-    t_parsed: str,
-    t_lines: str,
-    t_orders: str,
-) -> None:
-    rep.count_findings(findings)
+    findings_sql: str,
+    params: dict[str, Any],
+    temps: TempTables,
+    *,
+    max_bad_share: float,
+    prefer: tuple[str, ...] = ("missing_value", "unparseable", "invalid_value", "orphan_line"),
+) -> Staged:
+    """Count, check and finish built staged tables: the end of every cleaning.
+
+    ``findings_sql`` (with ``params``) gives every finding as (kind, source, row,
+    column, value, message); they are kept in a TEMP table of ``temps``. Sets the
+    report's finding counts, order/line/customer/product counts, ``bad_share`` and
+    examples (:data:`EXAMPLES_PER_KIND` per kind); returns ``staged`` with at most
+    :data:`STORED_PER_KIND` findings per kind to store. Raises :class:`InputError` when
+    the bad share is above ``max_bad_share`` or no line is left, naming the first
+    finding of the first ``prefer`` kind found (else the first finding); the caller
+    drops the staged tables then.
+    """
+    rep = staged.report
+    t_found = temps.new("findings")
+    run_sql(
+        con,
+        f'CREATE TEMP TABLE {t_found} AS SELECT kind, source, "row", "column", "value",'
+        f' message FROM ({findings_sql}) AS f(kind, source, "row", "column", "value",'
+        " message)",
+        params,
+    )
+    rep.set_finding_counts(
+        {
+            str(k): int(n)
+            for k, n in con.execute(
+                f"SELECT kind, count(*) FROM {t_found} GROUP BY kind"
+            ).fetchall()
+        }
+    )
     row = con.execute(
         "SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),"
         " count(*) FILTER (WHERE status = 'completed'),"
@@ -598,26 +644,35 @@ def _count(
     rep.lines = scalar_int(con, f"SELECT count(*) FROM {staged.order_items}")
     rep.customers = scalar_int(con, f"SELECT count(*) FROM {staged.customers}")
     rep.products = scalar_int(con, f"SELECT count(*) FROM {staged.products}")
+    usable = rep.rows_read - rep.empty_rows - rep.duplicate_rows
+    rep.bad_share = (rep.bad_rows + rep.orphan_lines) / usable if usable else 0.0
 
+    def first_per_kind(n: int) -> str:
+        return (
+            f"SELECT * FROM {t_found} QUALIFY row_number() OVER (PARTITION BY kind"
+            f' ORDER BY source, "row") <= {int(n)} ORDER BY kind, source, "row"'
+        )
 
-def finding_examples(findings: pa.Table) -> list[Finding]:
-    seen: dict[str, int] = {}
-    out = []
-    for r in findings.to_pylist():
-        if seen.get(r["kind"], 0) < EXAMPLES_PER_KIND:
-            seen[r["kind"]] = seen.get(r["kind"], 0) + 1
-            out.append(Finding(**r))
-    return out
-
-
-def limit_findings(findings: pa.Table, per_kind: int) -> pa.Table:
-    if findings.num_rows == 0:
-        return findings
-    kinds = findings.column("kind").to_pylist()
-    seen: dict[str, int] = {}
-    keep = []
-    for i, k in enumerate(kinds):
-        seen[k] = seen.get(k, 0) + 1
-        if seen[k] <= per_kind:
-            keep.append(i)
-    return findings.take(pa.array(keep, pa.int64())) if len(keep) < len(kinds) else findings
+    rep.findings = [Finding(*r) for r in con.execute(first_per_kind(EXAMPLES_PER_KIND)).fetchall()]
+    if rep.bad_share > max_bad_share or rep.lines == 0:
+        what = (
+            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
+            f" are unusable, more than max_bad_share {max_bad_share:.1%}"
+            if rep.lines
+            else "no usable order lines"
+        )
+        first = min(
+            (f for f in rep.findings if f.kind in prefer),
+            key=lambda f: prefer.index(f.kind),
+            default=rep.findings[0] if rep.findings else None,
+        )
+        if first is None:
+            raise InputError(what, source=rep.source)
+        raise InputError(
+            f"{what}; first: {first.message} (value {first.value!r})",
+            source=first.source,
+            row=first.row,
+            column=first.column,
+        )
+    stored = con.sql(first_per_kind(STORED_PER_KIND)).to_arrow_table()
+    return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)

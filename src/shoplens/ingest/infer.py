@@ -18,9 +18,10 @@ import re
 import duckdb
 
 from shoplens.errors import InputError
-from shoplens.ingest.clean import DATE_FAMILIES, date_expr, date_params, ident, run_sql
+from shoplens.ingest.clean import DATE_FAMILIES, date_expr, date_params, run_sql
 from shoplens.ingest.mapping import PRESETS, REQUIRED, Columns, Mapping, StatusRules
 from shoplens.ingest.raw import RawTable
+from shoplens.ingest.read_staging import ident
 
 MIN_SCORE = 0.75
 SAMPLE = 200

@@ -3,8 +3,8 @@
 Everything is read, cleaned and validated into TEMP tables first; then one transaction
 writes the store: missing canonical tables are created (with their keys), customers,
 products and orders are upserted by key (``INSERT ... ON CONFLICT DO UPDATE``, one
-statement per table), the lines of the imported orders are replaced (delete +
-insert), and the quality report is written. Any error rolls the transaction back, so
+statement per table), the lines of the imported orders are replaced (one delete,
+then insert), and the quality report is written. Any error rolls the transaction back, so
 the store is exactly as before. A store that does not exist yet is built in a
 temporary file and moved into place (:func:`shoplens.store.write_new_store`).
 
@@ -32,6 +32,7 @@ from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.mapping import Mapping
 from shoplens.ingest.quality import QualityReport, write_report
 from shoplens.ingest.raw import RawTable
+from shoplens.ingest.read_staging import ident
 from shoplens.store.db import (
     create_tables,
     drop_cached_tables,
@@ -59,31 +60,27 @@ class ImportOptions:
     """The store's time zone: the default zone of source timestamps."""
 
 
-Reader = Callable[[duckdb.DuckDBPyConnection, Path, ImportOptions], list[RawTable]]
-
-
-def _read(con: duckdb.DuckDBPyConnection, path: Path, opts: ImportOptions) -> list[RawTable]:
-    from shoplens.ingest.readers import read_raw
-
-    return read_raw(con, path, sheet=opts.sheet, encoding=opts.encoding, delimiter=opts.delimiter)
-
-
 def import_file(
     path: str | Path,
     store: str | Path,
     mapping: Mapping,
     options: ImportOptions | None = None,
-    *,
-    reader: Reader = _read,
 ) -> list[QualityReport]:
     """Import ``path`` into ``store`` (created if missing); one report per source table."""
+    from shoplens.ingest.readers import read_raw
+
     path, store = Path(path), Path(store)
     opts = options or ImportOptions()
     if not path.exists():
         raise InputError("file not found", source=str(path))
-    return run_import(
-        store, opts, lambda con: import_into(con, reader(con, path, opts), mapping, opts)
-    )
+
+    def work(con: duckdb.DuckDBPyConnection) -> list[QualityReport]:
+        raws = read_raw(
+            con, path, sheet=opts.sheet, encoding=opts.encoding, delimiter=opts.delimiter
+        )
+        return import_into(con, raws, mapping, opts)
+
+    return run_import(store, opts, work)
 
 
 def run_import(
@@ -142,16 +139,27 @@ def import_into(
         for s in staged:
             s.drop(con)
         for raw in raws:
-            con.execute(f'DROP TABLE IF EXISTS temp.main."{raw.table}"')
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(raw.table)}")
     return [s.report for s in staged]
 
 
 def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
-    """Write staged canonical tables and their reports to the store in one transaction."""
+    """Write staged canonical tables and their reports to the store in one transaction.
+
+    The stored lines of every order of the import are deleted first, once: an order in
+    several staged sources (sheets of one workbook) keeps the lines of all of them, its
+    order-level fields are those of the last source. Its lines are numbered on across
+    the sources in their order (the second sheet's line 1 of an order with 2 lines in
+    the first sheet is stored as line 3), so ``(order_id, line_no)`` stays unique; each
+    report counts the lines of its own source.
+    """
     drop_cached_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
         _create_missing(con)
+        if staged:
+            orders = " UNION ".join(f"SELECT order_id FROM {s.orders}" for s in staged)
+            con.execute(f"DELETE FROM order_items WHERE order_id IN ({orders})")
         for s in staged:
             _upsert(con, s)
             s.report.started_at = started
@@ -202,11 +210,14 @@ def _upsert(con: duckdb.DuckDBPyConnection, s: Staged) -> None:
             " channel = excluded.channel, promo_code = excluded.promo_code,"
             " discount = excluded.discount, currency = excluded.currency"
         )
-        con.execute(f"DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM {s.orders})")
+        # the order's stored lines are from earlier sources of this import (deleted before)
         con.execute(
             "INSERT INTO order_items (order_id, line_no, product_id, quantity, unit_price,"
-            " discount) SELECT order_id, line_no, product_id, quantity, unit_price, discount"
-            f" FROM {s.order_items}"
+            " discount) SELECT i.order_id, i.line_no + coalesce(w.n, 0), i.product_id,"
+            f" i.quantity, i.unit_price, i.discount FROM {s.order_items} AS i LEFT JOIN ("
+            " SELECT order_id, max(line_no) AS n FROM order_items"
+            f" WHERE order_id IN (SELECT order_id FROM {s.orders}) GROUP BY order_id"
+            ") AS w USING (order_id)"
         )
     except duckdb.BinderException as exc:
         if "ON CONFLICT" in str(exc) or "constraint" in str(exc).lower():

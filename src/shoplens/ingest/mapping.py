@@ -53,8 +53,7 @@ from shoplens.store.db import check_timezone
 
 ColumnSpec = str | list[str] | None
 
-# canonical field -> (level, required)
-LINE_FIELDS = ("product_id", "product_name", "category", "quantity", "unit_price", "line_discount")
+# the order-level canonical fields (besides order_id): one value per order
 ORDER_FIELDS = (
     "order_ts",
     "customer_id",
@@ -65,7 +64,6 @@ ORDER_FIELDS = (
     "country",
     "currency",
 )
-FIELDS = ("order_id", *ORDER_FIELDS, *LINE_FIELDS)
 REQUIRED = ("order_id", "order_ts", "quantity", "unit_price")
 
 NAMED_DATE_FORMATS = ("auto", "iso", "us", "day-first", "excel")

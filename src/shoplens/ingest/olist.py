@@ -76,7 +76,6 @@ lines) over the rows of all files left after empty and duplicate rows.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,21 +86,23 @@ from shoplens.errors import InputError
 from shoplens.ingest.clean import (
     OUTLIER_MADS,
     Staged,
+    TempTables,
     choose_date_format,
     date_expr,
     date_params,
-    finding_examples,
-    ident,
-    limit_findings,
+    finish_staged,
     number_expr,
+    outlier_threshold,
     run_sql,
     scalar_int,
     sql_string,
     stage_rows,
 )
 from shoplens.ingest.load import ImportOptions, run_import, write_staged
-from shoplens.ingest.quality import STORED_PER_KIND, QualityReport
+from shoplens.ingest.mapping import Mapping
+from shoplens.ingest.quality import QualityReport
 from shoplens.ingest.raw import RawTable
+from shoplens.ingest.read_staging import ident
 from shoplens.store.db import check_timezone
 
 __all__ = [
@@ -146,6 +147,8 @@ OLIST_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("order_id", "payment_type", "payment_value"),
     ),
 }
+
+_DEFAULT_MAX_BAD_SHARE: float = Mapping.model_fields["max_bad_share"].default
 
 _MESSAGES = {
     "missing_value": "no {column}",
@@ -263,15 +266,13 @@ class _Cleaner:
         self.now = now or datetime.now(UTC)
         self.tz = check_timezone(opts.timezone or OLIST_TIMEZONE)
         self.tag = f"__sl_olist_{_Cleaner._count}"
-        self.temps: list[str] = []
+        self.temps = TempTables(con, self.tag)
         self.cols = {r: _columns(raws[r], OLIST_FILES[r][1]) for r in OLIST_FILES}
         name = directory.name or str(directory)
         self.report = QualityReport(source=f"{name}/", mapping=PRESET)
 
     def t(self, what: str) -> str:
-        name = f"{self.tag}_{what}"
-        self.temps.append(name)
-        return name
+        return self.temps.new(what)
 
     def src(self, role: str) -> str:
         return sql_string(self.raws[role].source)
@@ -280,23 +281,7 @@ class _Cleaner:
         return sql_string(self.cols[role][field])
 
     def run(self) -> Staged:
-        try:
-            return self._run()
-        finally:
-            for t in self.temps:
-                self.con.execute(f"DROP TABLE IF EXISTS {t}")
-
-    def _run(self) -> Staged:
         con, rep = self.con, self.report
-        rows: dict[str, str] = {}
-        for role, raw in self.raws.items():
-            if raw.rows == 0:
-                raise InputError("no data rows (empty file or header only)", source=raw.source)
-            rows[role] = self.t(f"rows_{role}")
-            empty, dups = stage_rows(con, raw, self.cols[role], rows[role])
-            rep.rows_read += raw.rows
-            rep.empty_rows += empty
-            rep.duplicate_rows += dups
         staged = Staged(
             customers=f"{self.tag}_customers",
             products=f"{self.tag}_products",
@@ -306,11 +291,36 @@ class _Cleaner:
             findings=pa.table({}),
         )
         try:
-            findings = self._clean(rows, staged)
+            selects = self._clean(self._stage(), staged)
+            union = " UNION ALL ".join(f"({q})" for q in selects)
+            limit = self.opts.max_bad_share
+            return finish_staged(
+                con,
+                staged,
+                union,
+                {"now": self.now},
+                self.temps,
+                max_bad_share=_DEFAULT_MAX_BAD_SHARE if limit is None else limit,
+            )
         except BaseException:
             staged.drop(con)
             raise
-        return self._finish(staged, findings)
+        finally:
+            self.temps.drop()
+
+    def _stage(self) -> dict[str, str]:
+        """Steps 1-2 of every file; role -> its staged rows table."""
+        rep = self.report
+        rows: dict[str, str] = {}
+        for role, raw in self.raws.items():
+            if raw.rows == 0:
+                raise InputError("no data rows (empty file or header only)", source=raw.source)
+            rows[role] = self.t(f"rows_{role}")
+            empty, dups = stage_rows(self.con, raw, self.cols[role], rows[role])
+            rep.rows_read += raw.rows
+            rep.empty_rows += empty
+            rep.duplicate_rows += dups
+        return rows
 
     # --- the SQL ----------------------------------------------------------------------
 
@@ -474,11 +484,12 @@ class _Cleaner:
             f" FROM {t_order} WHERE n > 1",
             f"SELECT 'orphan_order', {self.src('orders')}, first_row,"
             f" {self.col('orders', 'customer_id')}, olist_customer,"
-            f" 'customer_id not in {self.raws['customers'].source}: kept as a guest order'"
+            " 'customer_id not in ' || "
+            f"{self.src('customers')} || ': kept as a guest order'"
             f" FROM {t_order} WHERE orphan AND order_id IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'empty_order', {self.src('orders')}, first_row,"
             f" {self.col('orders', 'order_id')}, order_id,"
-            f" 'no line in {self.raws['items'].source}: order not imported (status '"
+            f" 'no line in ' || {self.src('items')} || ': order not imported (status '"
             " || coalesce(status_raw, '') || ')'"
             f" FROM {t_order} WHERE order_id NOT IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'unknown_status', {self.src('orders')}, first_row,"
@@ -488,17 +499,15 @@ class _Cleaner:
             f" AND order_id IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'untranslated_category', {self.src('products')}, min(first_row),"
             f" {self.col('products', 'product_category_name')}, pt,"
-            f" 'no English name in {self.raws['translation'].source}: kept in Portuguese ('"
-            " || count(*) || ' products)'"
+            f" 'no English name in ' || {self.src('translation')}"
+            " || ': kept in Portuguese (' || count(*) || ' products)'"
             f" FROM {t_prod} WHERE pt IS NOT NULL AND en IS NULL GROUP BY pt",
             f"SELECT 'zero_price', {self.src('items')}, __row, {self.col('items', 'price')},"
             f" CAST(unit_price AS VARCHAR), 'price 0 (kept)' FROM {t_lines} WHERE unit_price = 0",
             f"SELECT 'price_outlier', {self.src('items')}, __row, {self.col('items', 'price')},"
             " CAST(unit_price AS VARCHAR), 'price above ' || CAST(round(tp, 2) AS VARCHAR)"
             f" || ' (median + {OUTLIER_MADS} MAD): flagged, kept'"
-            f" FROM {t_lines}, (SELECT mp + {OUTLIER_MADS} *"
-            " greatest(median(abs(unit_price - mp)), mp) AS tp"
-            f" FROM {t_lines}, (SELECT median(unit_price) AS mp FROM {t_lines}) GROUP BY mp)"
+            f" FROM {t_lines}, ({outlier_threshold(t_lines, 'unit_price')}) AS mp(tp)"
             " WHERE unit_price > tp",
             f"SELECT 'future_date', {self.src('orders')}, first_row, {sql_string(ts_col)},"
             " CAST(order_ts AS VARCHAR), 'order date after the import: kept'"
@@ -524,56 +533,3 @@ class _Cleaner:
             f" CASE split_part(problem, ':', 1) {msg_case} END"
             f" FROM {table} WHERE problem IS NOT NULL AND problem <> 'orphan_line:order_id'"
         )
-
-    def _finish(self, s: Staged, selects: list[str]) -> Staged:
-        con, rep = self.con, self.report
-        union = " UNION ALL ".join(f"({q})" for q in selects)
-        findings = con.sql(
-            'SELECT kind, source, "row", "column", "value", message FROM (SELECT * FROM ('
-            f'{union}) AS f(kind, source, "row", "column", "value", message))'
-            ' ORDER BY kind, source, "row"',
-            params={"now": self.now},
-        ).to_arrow_table()
-        rep.count_findings(findings)
-        row = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE customer_id IS NULL),"
-            " count(*) FILTER (WHERE status = 'completed'),"
-            f" count(*) FILTER (WHERE status = 'cancelled') FROM {s.orders}"
-        ).fetchone()
-        assert row is not None
-        rep.orders, rep.guest_orders, rep.completed_orders, rep.cancelled_orders = (
-            int(x) for x in row
-        )
-        rep.lines = scalar_int(con, f"SELECT count(*) FROM {s.order_items}")
-        rep.customers = scalar_int(con, f"SELECT count(*) FROM {s.customers}")
-        rep.products = scalar_int(con, f"SELECT count(*) FROM {s.products}")
-        usable = rep.rows_read - rep.empty_rows - rep.duplicate_rows
-        rep.bad_share = (rep.bad_rows + rep.orphan_lines) / usable if usable else 0.0
-        examples = finding_examples(findings)
-        rep.findings = examples
-        limit = self.opts.max_bad_share
-        limit = 0.01 if limit is None else limit
-        if rep.bad_share > limit or rep.lines == 0:
-            s.drop(con)
-            what = (
-                f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
-                f" are unusable, more than max_bad_share {limit:.1%}"
-                if rep.lines
-                else "no usable order lines"
-            )
-            # the first example of the most telling kind: a bad value before an orphan
-            bad = ("missing_value", "unparseable", "invalid_value", "orphan_line")
-            first = min(
-                (f for f in examples if f.kind in bad),
-                key=lambda f: bad.index(f.kind),
-                default=None,
-            )
-            if first is None:
-                raise InputError(what, source=rep.source)
-            raise InputError(
-                f"{what}; first: {first.message} (value {first.value!r})",
-                source=first.source,
-                row=first.row,
-                column=first.column,
-            )
-        return replace(s, findings=limit_findings(findings, STORED_PER_KIND))

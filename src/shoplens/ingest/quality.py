@@ -3,7 +3,8 @@
 Stored in the store in two tables, written in the import's transaction:
 
 - ``import_runs``: one row per imported source (run id, source, mapping, date format,
-  started/finished, every count of :class:`QualityReport` as a column);
+  started/finished, every count of :class:`QualityReport` as a column; a count newer
+  than the store's table is added as a column, 0 for the older runs);
 - ``import_findings``: the findings of each run (kind, source, row, column, value,
   message), at most :data:`STORED_PER_KIND` per kind (the counts are exact).
 
@@ -51,32 +52,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from shoplens.ingest.read_staging import ident
 from shoplens.store.db import existing_tables
 
 RUNS_TABLE = "import_runs"
 FINDINGS_TABLE = "import_findings"
 EXAMPLES_PER_KIND = 5
 STORED_PER_KIND = 100
-
-DROPPED_KINDS = (
-    "missing_value",
-    "unparseable",
-    "invalid_value",
-    "negative_price",
-    "mixed_sign_line",
-    "orphan_line",
-    "empty_order",
-)
-KEPT_KINDS = (
-    "conflicting_order",
-    "unknown_status",
-    "zero_price",
-    "quantity_outlier",
-    "price_outlier",
-    "future_date",
-    "orphan_order",
-    "untranslated_category",
-)
 
 
 @dataclass(frozen=True)
@@ -103,6 +85,9 @@ FINDING_COUNTS: dict[str, str] = {
     "future_date": "future_orders",
     "conflicting_order": "conflicting_orders",
     "unknown_status": "unknown_status_orders",
+    "empty_order": "empty_orders",
+    "orphan_order": "orphan_orders",
+    "untranslated_category": "untranslated_categories",
 }
 
 
@@ -139,6 +124,9 @@ class QualityReport:
     future_orders: int = 0
     conflicting_orders: int = 0
     unknown_status_orders: int = 0
+    empty_orders: int = 0
+    orphan_orders: int = 0
+    untranslated_categories: int = 0
     run_id: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -161,13 +149,10 @@ class QualityReport:
             }
         )
 
-    def count_findings(self, findings: pa.Table) -> None:
-        """Set the per-kind counts (and ``bad_rows``) from a table of findings."""
-        kinds: dict[str, int] = {}
-        for k in findings.column("kind").to_pylist():
-            kinds[k] = kinds.get(k, 0) + 1
+    def set_finding_counts(self, by_kind: dict[str, int]) -> None:
+        """Set the per-kind counts (and ``bad_rows``) from the number of findings per kind."""
         for kind, attr in FINDING_COUNTS.items():
-            setattr(self, attr, kinds.get(kind, 0))
+            setattr(self, attr, by_kind.get(kind, 0))
         self.bad_rows = self.missing_values + self.unparseable_values + self.invalid_values
 
     def to_json(self) -> dict[str, Any]:
@@ -204,21 +189,41 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "future_orders": "Orders dated after the import: kept.",
     "conflicting_orders": "Orders whose lines disagree on an order field: first line wins.",
     "unknown_status_orders": "Orders with a status value in no list: completed.",
+    "empty_orders": "Olist: orders without any line: not imported (not in the bad share).",
+    "orphan_orders": "Olist: orders whose customer is not in the customers file: guests.",
+    "untranslated_categories": "Olist: categories without an English name: kept as is.",
 }
 
 _META = ("source", "mapping", "date_format", "run_id", "started_at", "finished_at", "findings")
 COUNT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(QualityReport) if f.name not in _META)
 
 
+def _count_type(name: str) -> str:
+    return "DOUBLE" if name == "bad_share" else "BIGINT"
+
+
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    counts = ", ".join(
-        f'"{c}" {"DOUBLE" if c == "bad_share" else "BIGINT"} NOT NULL' for c in COUNT_FIELDS
-    )
+    """Create the report tables; add count columns newer than an existing runs table."""
+    counts = ", ".join(f"{ident(c)} {_count_type(c)} NOT NULL" for c in COUNT_FIELDS)
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (run_id BIGINT PRIMARY KEY,"
         " source VARCHAR NOT NULL, mapping VARCHAR NOT NULL, date_format VARCHAR NOT NULL,"
         f" started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL, {counts})"
     )
+    have = {
+        str(r[0])
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns()"
+            " WHERE table_name = $t AND schema_name = 'main'"
+            " AND database_name = current_database()",
+            {"t": RUNS_TABLE},
+        ).fetchall()
+    }
+    for c in COUNT_FIELDS:
+        if c not in have:  # a store written before the count existed: old runs count 0
+            con.execute(
+                f"ALTER TABLE {RUNS_TABLE} ADD COLUMN {ident(c)} {_count_type(c)} DEFAULT 0"
+            )
     con.execute(
         f"CREATE TABLE IF NOT EXISTS {FINDINGS_TABLE} (run_id BIGINT NOT NULL,"
         ' kind VARCHAR NOT NULL, source VARCHAR NOT NULL, "row" BIGINT, "column" VARCHAR,'
@@ -249,7 +254,7 @@ def write_report(
     ]
     cols += list(COUNT_FIELDS)
     values += [getattr(report, c) for c in COUNT_FIELDS]
-    names = ", ".join(f'"{c}"' for c in cols)
+    names = ", ".join(ident(c) for c in cols)
     marks = ", ".join("?" for _ in cols)
     con.execute(f"INSERT INTO {RUNS_TABLE} ({names}) VALUES ({marks})", values)
     if findings is not None and findings.num_rows:
@@ -276,20 +281,26 @@ def read_reports(
         [last],
     )
     names = [d[0] for d in rel.description or []]
-    reports = []
+    reports: list[QualityReport] = []
     for row in rel.fetchall():
         data = dict(zip(names, row, strict=True))
         rep = QualityReport(**{k: v for k, v in data.items() if k in _FIELD_NAMES})
         rep.bad_share = float(rep.bad_share)
-        limit = examples if examples is not None else 1 << 62
-        found = con.execute(
-            f'SELECT kind, source, "row", "column", "value", message FROM {FINDINGS_TABLE}'
-            " WHERE run_id = ? QUALIFY row_number() OVER (PARTITION BY kind ORDER BY rowid) <= ?"
-            " ORDER BY rowid",
-            [rep.run_id, limit],
-        ).fetchall()
-        rep.findings = [Finding(*f) for f in found]
         reports.append(rep)
+    if not reports:
+        return reports
+    limit = examples if examples is not None else 1 << 62
+    found = con.execute(
+        f'SELECT run_id, kind, source, "row", "column", "value", message FROM {FINDINGS_TABLE}'
+        " WHERE run_id IN (SELECT unnest($runs)) QUALIFY row_number() OVER"
+        " (PARTITION BY run_id, kind ORDER BY rowid) <= $limit ORDER BY rowid",
+        {"runs": [r.run_id for r in reports], "limit": limit},
+    ).fetchall()
+    by_run: dict[int, list[Finding]] = {}
+    for run_id, *rest in found:
+        by_run.setdefault(int(run_id), []).append(Finding(*rest))
+    for rep in reports:
+        rep.findings = by_run.get(rep.run_id or 0, [])
     return reports
 
 
