@@ -96,3 +96,11 @@ def test_write_result_replaces_and_records(make_store: MakeStore, open_con) -> N
     assert con.execute("SELECT count(*) FROM kpis_total").fetchone() == (3,)
     st = store_status(con)
     assert [(r.name, r.rows) for r in st.results] == [("kpis_total", 3)]
+
+
+def test_a_csv_is_not_a_store(tmp_path: Path) -> None:
+    csv = tmp_path / "orders.csv"
+    csv.write_text("order_id,total\n1,2\n", encoding="utf-8")
+    with pytest.raises(StoreError, match=r"not a readable DuckDB file.*shoplens import"):
+        open_store(csv)
+    assert csv.read_text(encoding="utf-8") == "order_id,total\n1,2\n"

@@ -49,6 +49,7 @@ def open_store(
         )
     if path.is_dir():
         raise StoreError(f"store {path} is a directory, not a DuckDB file")
+    _check_duckdb_file(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
@@ -61,6 +62,25 @@ def open_store(
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET enable_progress_bar = false")  # the CLI draws its own
     return con
+
+
+# A DuckDB database file has this magic at bytes 8..11 of its header.
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def _check_duckdb_file(path: Path) -> None:
+    """Refuse files that are not DuckDB databases before DuckDB opens them.
+
+    DuckDB 2.0 opens other files too (a CSV becomes a one-view database), so a user
+    passing ``--store orders.csv`` would otherwise get "no table 'orders'".
+    """
+    with path.open("rb") as f:
+        header = f.read(12)
+    if header and header[8:12] != _DUCKDB_MAGIC:
+        raise StoreError(
+            f"store {path} is not a readable DuckDB file (no DuckDB header;"
+            " to load a CSV or other export use 'shoplens import')"
+        )
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
