@@ -42,3 +42,15 @@ class InputError(ShoplensError):
         self.source = source
         self.row = row
         self.column = column
+
+
+class ModelError(ShoplensError):
+    """A model cannot be trained, evaluated or applied on this data (says what is missing)."""
+
+
+class StreamError(ShoplensError):
+    """The event stream cannot be produced or processed (broker, topics, messages)."""
+
+
+class EngineError(ShoplensError):
+    """A query engine (DuckDB on Parquet, Spark) cannot be started or cannot read the source."""
