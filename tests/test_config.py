@@ -100,3 +100,53 @@ def test_timezone_setting_moves_hours(
     assert tokyo == {(h + 9) % 24: n for h, n in utc.items()}
     monkeypatch.setenv("SHOPLENS_TIMEZONE", "Asia/Tokyo")
     assert by_hour() == tokyo
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            b'timezone = "Europe/Paris\n',
+            "is not valid TOML: Illegal character '\\n' (at line 1, column 25)",
+        ),
+        (b'timezone = "Europe/Z\xfcrich"\n', "is not UTF-8 text (byte 20): save it as UTF-8"),
+    ],
+)
+def test_unreadable_settings_file_is_named_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+    shop: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    said: str,
+) -> None:
+    toml = tmp_path / "shoplens.toml"
+    toml.write_bytes(content)
+    monkeypatch.setenv("SHOPLENS_CONFIG", str(toml))
+    code, _, err = run(capsys, "status", "--store", str(shop))
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: settings file {toml} {said}"]
+    # ./shoplens.toml, read without SHOPLENS_CONFIG, is named the same way
+    monkeypatch.delenv("SHOPLENS_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "status", "--store", str(shop))
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: settings file shoplens.toml {said}"]
+
+
+def test_settings_file_named_by_the_environment_must_exist(
+    capsys: pytest.CaptureFixture[str], shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for named, said in [
+        (tmp_path / "missing.toml", "not found"),
+        (tmp_path, "is a directory, not a file"),
+    ]:
+        monkeypatch.setenv("SHOPLENS_CONFIG", str(named))
+        code, _, err = run(capsys, "status", "--store", str(shop))
+        assert code == 1
+        assert err.strip().splitlines() == [
+            f"error: settings file {named} (SHOPLENS_CONFIG) {said}"
+        ]
+    monkeypatch.delenv("SHOPLENS_CONFIG")
+    monkeypatch.chdir(tmp_path)  # no ./shoplens.toml: the defaults, no error
+    assert load_settings().timezone == "UTC"

@@ -66,7 +66,7 @@ def kpis_cmd(
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
     d0, d1 = (start.date() if start else None), (stop.date() if stop else None)
-    with _open(settings, write=not no_save, needs_orders="for KPIs") as con:
+    with _open(settings, write=not no_save, needs_orders="for KPIs", no_save_hint=True) as con:
         table = analytics.compute_kpis(con, start=d0, end=d1, by=by)
         if not no_save:
             store.write_result(
@@ -112,7 +112,7 @@ def segments_cmd(
     """RFM scores, the named RFM segments and the behavioural segments (VIP, promo addict...)."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for segments") as con:
+    with _open(settings, write=not no_save, needs_orders="for segments", no_save_hint=True) as con:
         assigned = analytics.assign_segments(con, rules=settings.segments)
         rfm = analytics.segment_summary(assigned, "rfm")
         behaviour = analytics.segment_summary(assigned, "behaviour")
@@ -147,7 +147,7 @@ def cohorts_cmd(
     """Monthly acquisition cohorts: retention by month since first order."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for cohorts") as con:
+    with _open(settings, write=not no_save, needs_orders="for cohorts", no_save_hint=True) as con:
         table = analytics.cohort_matrix(con, metric=metric.value)
         if not no_save:
             store.write_result(con, f"cohorts_{metric.value}", table, {"metric": metric.value})

@@ -7,6 +7,7 @@ errors exit with status 2 (Typer's convention).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from shoplens import signals as stop
 from shoplens import store
 from shoplens.config import Settings, load_settings
 from shoplens.errors import InvalidParameterError, ShoplensError
@@ -76,14 +78,33 @@ def _format(as_json: bool, as_csv: bool) -> Format:
 
 @contextmanager
 def _open(
-    settings: Settings, *, write: bool, needs_orders: str | None = None
+    settings: Settings,
+    *,
+    write: bool,
+    needs_orders: str | None = None,
+    no_save_hint: bool = False,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist."""
-    con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
+    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist.
+
+    DuckDB errors that mean the file is damaged (a block that cannot be read back),
+    here or in the command's queries, become one-line :class:`StoreError`s.
+    ``no_save_hint``: a read-only store suggests ``--no-save`` (analysis commands).
+    """
     try:
-        if needs_orders:
-            store.require_tables(con, ["orders", "order_items"], settings.store, why=needs_orders)
-        yield con
+        con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
+    except store.ReadOnlyStoreError as exc:
+        if no_save_hint:
+            raise store.ReadOnlyStoreError(
+                f"{exc}; add --no-save to analyse it without saving the results"
+            ) from None
+        raise
+    try:
+        with store.damage_as_store_error(settings.store):
+            if needs_orders:
+                store.require_tables(
+                    con, ["orders", "order_items"], settings.store, why=needs_orders
+                )
+            yield con
     finally:
         con.close()
 
@@ -114,11 +135,27 @@ def _progress(*, quiet: bool) -> Iterator[Any]:
 def main() -> None:
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out.width = 120  # pipes and CI logs: room for the tables
+    previous = stop.install()
     try:
         app()
-    except ShoplensError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written")
-        sys.exit(130)
+    except SystemExit as exc:
+        # Typer turns KeyboardInterrupt into a silent exit 130
+        if stop.stopped_by() is not None or exc.code == stop.exit_code(signal.SIGINT):
+            _stopped()
+        raise
+    except BaseException as exc:
+        if stop.stopped_by() is not None or isinstance(exc, KeyboardInterrupt):
+            _stopped()
+        if isinstance(exc, ShoplensError):
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+        raise
+    finally:
+        stop.restore(previous)
+
+
+def _stopped() -> None:
+    """Say why the command stopped, in one line, and exit 128 + the signal."""
+    signum = stop.stopped_by() or signal.SIGINT
+    err.print(stop.MESSAGES.get(signum, "stopped; nothing was written"), highlight=False)
+    sys.exit(stop.exit_code(signum))
