@@ -51,7 +51,11 @@ StoreOpt = Annotated[
 ]
 TzOpt = Annotated[
     str | None,
-    typer.Option("--timezone", "--tz", help="Shop time zone, IANA name [setting: timezone]."),
+    typer.Option(
+        "--timezone",
+        "--tz",
+        help="Shop time zone, IANA name [default: the store's, else setting: timezone].",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
@@ -83,15 +87,22 @@ def _open(
     write: bool,
     needs_orders: str | None = None,
     no_save_hint: bool = False,
+    timezone: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist.
 
     DuckDB errors that mean the file is damaged (a block that cannot be read back),
     here or in the command's queries, become one-line :class:`StoreError`s.
     ``no_save_hint``: a read-only store suggests ``--no-save`` (analysis commands).
+    The time zone is ``timezone`` (the option), else the store's, else the setting's.
     """
     try:
-        con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
+        con = store.open_store(
+            settings.store,
+            read_only=not write,
+            timezone=timezone,
+            default_timezone=settings.timezone,
+        )
     except store.ReadOnlyStoreError as exc:
         if no_save_hint:
             raise store.ReadOnlyStoreError(

@@ -100,6 +100,7 @@ def store_new(
 
     def build(con: duckdb.DuckDBPyConnection) -> None:
         result.append(generate.generate_into(con, params, on_progress=on_progress))
+        store.write_meta(con, timezone=params.timezone, currency=params.currency)
 
     store.write_new_store(path, build, overwrite=force)
     return result[0]
@@ -137,13 +138,21 @@ def import_cmd(
     delimiter: Annotated[
         str | None, typer.Option(help="Text files: delimiter [default: detected].")
     ] = None,
+    source_timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--source-timezone",
+            help="Time zone of source timestamps without an offset [default: the mapping's,"
+            " else the shop's].",
+        ),
+    ] = None,
     timezone: Annotated[
         str | None,
         typer.Option(
             "--timezone",
             "--tz",
-            help="Time zone of source timestamps without an offset [default: the mapping's,"
-            " else the shop's].",
+            help="The shop's time zone, recorded in the store [default: the store's, else"
+            " setting: timezone].",
         ),
     ] = None,
     max_bad_share: Annotated[
@@ -172,8 +181,9 @@ def import_cmd(
         raise InvalidParameterError("choose one of --preset and --mapping")
     if max_bad_share is not None and not 0 <= max_bad_share <= 1:
         raise InvalidParameterError("--max-bad-share must be between 0 and 1")
-    if timezone is not None:
-        store.db.check_timezone(timezone)
+    for zone in (timezone, source_timezone):
+        if zone is not None:
+            store.db.check_timezone(zone)
     if infer:
         out.print(_infer_toml(file, sheet, encoding, delimiter), markup=False, highlight=False)
         return
@@ -195,14 +205,15 @@ def import_cmd(
             + ", --mapping FILE.toml, or --infer to propose a mapping"
         )
     settings = _settings(store=store_path)
+    shop = store.shop_meta(settings.store)  # option > the store's > settings
     options = ingest.ImportOptions(
         sheet=sheet,
         encoding=encoding,
         delimiter=delimiter,
-        timezone=timezone,
-        currency=settings.currency,
+        timezone=source_timezone,
+        currency=shop.currency or settings.currency,
         max_bad_share=max_bad_share,
-        shop_timezone=settings.timezone,
+        shop_timezone=timezone or shop.timezone or settings.timezone,
     )
     t0 = time.perf_counter()
     if mapping is None:

@@ -21,6 +21,7 @@ import duckdb
 from shoplens.errors import InvalidParameterError, StoreError
 from shoplens.schema import CANONICAL, TRUTH, Table
 from shoplens.store import files
+from shoplens.store.meta import ShopMeta, read_meta
 from shoplens.store.schema_check import check_schema
 
 ALL_TABLES: dict[str, Table] = {**CANONICAL, **TRUTH}
@@ -42,16 +43,25 @@ def check_timezone(tz: str) -> str:
 
 
 def open_store(
-    path: str | Path, *, read_only: bool = False, timezone: str = "UTC"
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    timezone: str | None = None,
+    default_timezone: str = "UTC",
 ) -> duckdb.DuckDBPyConnection:
-    """Open an existing store; analytics on it run in the shop's ``timezone``.
+    """Open an existing store; analytics on it run in the shop's time zone.
+
+    The zone is ``timezone`` if given, else the one the store records (see
+    :mod:`shoplens.store.meta`), else ``default_timezone``.
 
     Raises :class:`StoreError` in one line for a missing, foreign, truncated, damaged,
     read-only (unless ``read_only``) or locked store, and for canonical tables whose
     columns have the wrong types.
     """
     path = Path(path)
-    check_timezone(timezone)
+    if timezone is not None:
+        check_timezone(timezone)
+    check_timezone(default_timezone)
     if not path.exists():
         raise StoreError(
             f"store {path} not found (create one with 'shoplens generate' or 'shoplens import')"
@@ -67,13 +77,29 @@ def open_store(
         raise _open_error(path, exc, read_only) from None
     try:
         with files.damage_as_store_error(path):
-            con.execute("SET TimeZone = ?", [timezone])
             con.execute("SET enable_progress_bar = false")  # the CLI draws its own
             check_schema(con, path)
+            zone = timezone or read_meta(con).timezone or default_timezone
+            try:
+                con.execute("SET TimeZone = ?", [zone])
+            except duckdb.Error:
+                raise StoreError(f"store {path} records an unknown time zone {zone!r}") from None
     except BaseException:
         con.close()
         raise
     return con
+
+
+def shop_meta(path: str | Path) -> ShopMeta:
+    """The shop's time zone and currency recorded in the store at ``path`` (empty if new)."""
+    path = Path(path)
+    if not path.exists():
+        return ShopMeta()
+    con = open_store(path, read_only=True)
+    try:
+        return read_meta(con)
+    finally:
+        con.close()
 
 
 def _open_error(path: Path, exc: duckdb.Error, read_only: bool) -> StoreError:
