@@ -94,7 +94,7 @@ def has_open(path: Path) -> Callable[[int], bool]:
     return lambda pid: str(path.resolve()) in open_files(pid)
 
 
-@dataclass
+@dataclass(eq=False)
 class Case:
     name: str
     args: list[str]

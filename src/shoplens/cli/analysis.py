@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -22,6 +22,7 @@ from shoplens.cli.core import (
     _settings,
     out,
 )
+from shoplens.cli.params import DAY_METAVAR, parse_day
 
 
 class CohortMetric(StrEnum):
@@ -46,12 +47,14 @@ _KPI_TABLE_COLUMNS = (
 def kpis_cmd(
     store_path: StoreOpt = None,
     start: Annotated[
-        datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (shop time zone)."),
+        date | None,
+        typer.Option(
+            "--from", parser=parse_day, metavar=DAY_METAVAR, help="First day (shop time zone)."
+        ),
     ] = None,
     stop: Annotated[
-        datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive."),
+        date | None,
+        typer.Option("--to", parser=parse_day, metavar=DAY_METAVAR, help="Last day, inclusive."),
     ] = None,
     by: Annotated[
         str | None,
@@ -65,7 +68,7 @@ def kpis_cmd(
     """Revenue (gross, net, discounts, cancellations, returns), orders, basket, promo use..."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path)
-    d0, d1 = (start.date() if start else None), (stop.date() if stop else None)
+    d0, d1 = start, stop
     with _open(
         settings,
         write=not no_save,

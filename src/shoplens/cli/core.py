@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -40,6 +41,24 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"shoplens {version('shoplens')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """E-commerce customer analytics: simulate or import a shop, then KPIs, segments, cohorts."""
+
+
 class Format(StrEnum):
     table = "table"
     json = "json"
@@ -47,13 +66,15 @@ class Format(StrEnum):
 
 
 StoreOpt = Annotated[
-    Path | None, typer.Option("--store", "-s", help="DuckDB store file [setting: store].")
+    Path | None,
+    typer.Option("--store", "-s", metavar="FILE", help="DuckDB store file [setting: store]."),
 ]
 TzOpt = Annotated[
     str | None,
     typer.Option(
         "--timezone",
         "--tz",
+        metavar="ZONE",
         help="Shop time zone, IANA name [default: the store's, else setting: timezone].",
     ),
 ]
