@@ -32,7 +32,7 @@ LINES = 300_000
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 300k-line order-lines CSV, a store with 500k orders (built in SQL: fast), a tiny one."""
+    """A 300k-line order-lines CSV, a store with 300k orders (built in SQL: fast), a tiny one."""
     root = tmp_path_factory.mktemp("signals")
     with (root / "big.csv").open("w", encoding="utf-8") as f:
         f.write("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n")
@@ -56,11 +56,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         con.execute(
             "INSERT INTO orders (order_id, customer_id, order_ts, status, discount, currency)"
             " SELECT 'o' || i, 'c' || (i % 100000), TIMESTAMPTZ '2024-01-01' + to_minutes(i),"
-            " 'completed', 0, 'EUR' FROM range(500000) t(i)"
+            " 'completed', 0, 'EUR' FROM range(300000) t(i)"
         )
         con.execute(
             "INSERT INTO order_items SELECT 'o' || (i // 2), 1 + i % 2, 'p' || (i % 100),"
-            " 1 + i % 3, 2.5, 0 FROM range(1000000) t(i)"
+            " 1 + i % 3, 2.5, 0 FROM range(600000) t(i)"
         )
         finalize_keys(con, ["customers", "products", "orders"])
 
@@ -168,7 +168,7 @@ def test_signals_during_generate_import_and_queries(workdir: Path, tmp_path: Pat
             os.link(src, d / f) if f.endswith(".csv") else shutil.copyfile(src, d / f)
         return d
 
-    gen = ["generate", "--customers", "300000", "--days", "365", "--no-events"]
+    gen = ["generate", "--customers", "60000", "--days", "365", "--no-events"]
     imp = ["import", "big.csv", "--preset", "order-lines", "--max-bad-share", "1"]
     d = {
         n: area(n, *f)
