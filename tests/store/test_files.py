@@ -136,3 +136,8 @@ def test_stale_temp_files_of_dead_processes_are_removed(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["shop.duckdb", *(p.name for p in kept)]
     )
+    (tmp_path / f".shop.duckdb.tmp-{dead}").write_bytes(b"partial")
+    open_store(store).close()  # so does every command that opens the store to write
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["shop.duckdb", *(p.name for p in kept)]
+    )

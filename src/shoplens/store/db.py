@@ -71,6 +71,7 @@ def open_store(
     files.check_duckdb_file(path)
     if not read_only:
         files.check_writable(path)
+        files.remove_stale_temp_files(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
