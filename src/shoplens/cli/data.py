@@ -119,8 +119,9 @@ def _end_date(end: date | None) -> dict[str, Any]:
     return {"end_date": end} if end else {}
 
 
-# SimulationParams fields whose command-line option is spelled differently
+# SimulationParams fields -> the options that set them: errors name what the user typed
 _GENERATE_OPTIONS = {
+    "seed": "--seed",
     "end_date": "--end",
     "country_weights": "--country-weights",
     "event_days": "--event-days",
