@@ -168,16 +168,17 @@ def main() -> None:
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out.width = 120  # pipes and CI logs: room for the tables
     previous = stop.install()
+    writes = store.db.committed_writes()
     try:
         app()
     except SystemExit as exc:
         # Typer turns KeyboardInterrupt into a silent exit 130
         if stop.stopped_by() is not None or exc.code == stop.exit_code(signal.SIGINT):
-            _stopped()
+            _stopped(wrote=store.db.committed_writes() > writes)
         raise
     except BaseException as exc:
         if stop.stopped_by() is not None or isinstance(exc, KeyboardInterrupt):
-            _stopped()
+            _stopped(wrote=store.db.committed_writes() > writes)
         if isinstance(exc, ShoplensError):
             err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             sys.exit(1)
@@ -186,8 +187,15 @@ def main() -> None:
         stop.restore(previous)
 
 
-def _stopped() -> None:
-    """Say why the command stopped, in one line, and exit 128 + the signal."""
+def _stopped(*, wrote: bool) -> None:
+    """Say why the command stopped, in one line, and exit 128 + the signal.
+
+    ``wrote``: the signal came after the command had committed its write (e.g. while
+    printing the summary): the store holds the new data, and the message says so.
+    """
     signum = stop.stopped_by() or signal.SIGINT
-    err.print(stop.MESSAGES.get(signum, "stopped; nothing was written"), highlight=False)
+    message = stop.MESSAGES.get(signum, "stopped; nothing was written")
+    if wrote:
+        message = message.replace("; nothing was written", " after the store was written")
+    err.print(message, highlight=False)
     sys.exit(stop.exit_code(signum))

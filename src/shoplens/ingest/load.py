@@ -38,6 +38,7 @@ from shoplens.store.db import (
     drop_cached_tables,
     existing_tables,
     finalize_keys,
+    note_committed,
     open_store,
     write_new_store,
 )
@@ -178,6 +179,7 @@ def write_staged(
             s.report.finished_at = datetime.now(UTC)
             write_report(con, s.report, s.findings)
         con.execute("COMMIT")
+        note_committed()
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -30,6 +30,20 @@ ALL_TABLES: dict[str, Table] = {**CANONICAL, **TRUTH}
 # (e.g. the per-order facts of ``shoplens.analytics.facts``); writes drop them.
 CACHE_PREFIX = "__shoplens_cache_"
 
+# Writes committed by this process (new stores moved into place, committed transactions):
+# the CLI tells "nothing was written" from "stopped after writing" on an interrupt.
+_committed = [0]
+
+
+def note_committed() -> None:
+    """Count a write that is now durable in a store (see :func:`committed_writes`)."""
+    _committed[0] += 1
+
+
+def committed_writes() -> int:
+    """How many writes this process has committed to stores so far."""
+    return _committed[0]
+
 
 def check_timezone(tz: str) -> str:
     """Return ``tz`` if it names an IANA time zone, else raise a user error."""
@@ -280,6 +294,7 @@ def write_new_store(
                 # a stale WAL of the replaced store must not be replayed onto the new file
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(f"{path}.wal")
+                note_committed()
         except BaseException:
             files.remove_db_files(tmp)
             raise

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from shoplens.store.db import existing_tables
+from shoplens.store.db import existing_tables, note_committed
 from shoplens.store.meta import session_timezone
 
 RESULTS_TABLE = "shoplens_results"
@@ -58,6 +58,7 @@ def write_result(
                 [name, n, json.dumps(params, default=str, sort_keys=True)],
             )
             con.execute("COMMIT")
+            note_committed()
         except BaseException:
             con.execute("ROLLBACK")
             raise
