@@ -44,13 +44,20 @@ def _arrow(table: str, rows: Rows) -> pa.Table:
 MakeStore = Callable[..., Path]
 
 
+@pytest.fixture(scope="session")
+def empty_settings_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("settings") / "empty-shoplens.toml"
+    path.write_text("", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, empty_settings_file: Path) -> None:
     """Tests never read the user's SHOPLENS_* variables or a shoplens.toml in the cwd."""
     for name in list(os.environ):
         if name.startswith("SHOPLENS_") and name != "SHOPLENS_TEST_MONGODB_URI":
             monkeypatch.delenv(name)
-    monkeypatch.setenv("SHOPLENS_CONFIG", str(tmp_path / "no-such-shoplens.toml"))
+    monkeypatch.setenv("SHOPLENS_CONFIG", str(empty_settings_file))
 
 
 @pytest.fixture

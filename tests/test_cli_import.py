@@ -70,7 +70,7 @@ def test_import_with_mapping_file_and_source_timezone(capsys, tmp_path: Path) ->
     src = write(tmp_path, "export.csv", CUSTOM_CSV)
     mapping = write(tmp_path, "m.toml", CUSTOM_TOML.replace('timezone = "Europe/Berlin"\n', ""))
     args = ["import", str(src), "--mapping", str(mapping), "--store", store, "--json"]
-    code, out, _ = run(capsys, *args, "--timezone", "America/New_York")
+    code, out, _ = run(capsys, *args, "--source-timezone", "America/New_York")
     assert code == 0
     assert json.loads(out)["imports"][0]["orders"] == 3
     import duckdb

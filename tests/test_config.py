@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from shoplens.analytics import SegmentRules
@@ -84,19 +85,78 @@ def test_bad_setting_is_a_one_line_error(
     assert len(err.strip().splitlines()) == 1
 
 
-def test_timezone_setting_moves_hours(
-    capsys: pytest.CaptureFixture[str], shop: Path, monkeypatch: pytest.MonkeyPatch
+def test_timezone_option_then_store_then_setting(
+    capsys: pytest.CaptureFixture[str],
+    shop: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def by_hour(*extra: str) -> dict[int, int]:
+    def by_hour(store: Path, *extra: str) -> dict[int, int]:
         code, out, _ = run(
-            capsys, "kpis", "--store", str(shop), "--by", "hour", "--json", "--no-save", *extra
+            capsys, "kpis", "--store", str(store), "--by", "hour", "--json", "--no-save", *extra
         )
         assert code == 0
         doc = json.loads(out)
         return {r["hour"]: r["orders"] for r in doc["rows"]}
 
-    utc = by_hour()
-    tokyo = by_hour("--tz", "Asia/Tokyo")  # UTC+9, no DST
+    utc = by_hour(shop)  # generated with the default zone, UTC: recorded in the store
+    tokyo = by_hour(shop, "--tz", "Asia/Tokyo")  # UTC+9, no DST
     assert tokyo == {(h + 9) % 24: n for h, n in utc.items()}
     monkeypatch.setenv("SHOPLENS_TIMEZONE", "Asia/Tokyo")
-    assert by_hour() == tokyo
+    assert by_hour(shop) == utc  # the store's zone comes before the setting
+    # a store that records no zone (made by an older shoplens) uses the setting
+    older = tmp_path / "older.duckdb"
+    older.write_bytes(shop.read_bytes())
+    with duckdb.connect(str(older)) as con:
+        con.execute("DROP TABLE shoplens_meta")
+    assert by_hour(older) == tokyo
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            b'timezone = "Europe/Paris\n',
+            "is not valid TOML: Illegal character '\\n' (at line 1, column 25)",
+        ),
+        (b'timezone = "Europe/Z\xfcrich"\n', "is not UTF-8 text (byte 20): save it as UTF-8"),
+    ],
+)
+def test_unreadable_settings_file_is_named_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+    shop: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: bytes,
+    said: str,
+) -> None:
+    toml = tmp_path / "shoplens.toml"
+    toml.write_bytes(content)
+    monkeypatch.setenv("SHOPLENS_CONFIG", str(toml))
+    code, _, err = run(capsys, "status", "--store", str(shop))
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: settings file {toml} {said}"]
+    # ./shoplens.toml, read without SHOPLENS_CONFIG, is named the same way
+    monkeypatch.delenv("SHOPLENS_CONFIG")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "status", "--store", str(shop))
+    assert code == 1
+    assert err.strip().splitlines() == [f"error: settings file shoplens.toml {said}"]
+
+
+def test_settings_file_named_by_the_environment_must_exist(
+    capsys: pytest.CaptureFixture[str], shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for named, said in [
+        (tmp_path / "missing.toml", "not found"),
+        (tmp_path, "is a directory, not a file"),
+    ]:
+        monkeypatch.setenv("SHOPLENS_CONFIG", str(named))
+        code, _, err = run(capsys, "status", "--store", str(shop))
+        assert code == 1
+        assert err.strip().splitlines() == [
+            f"error: settings file {named} (SHOPLENS_CONFIG) {said}"
+        ]
+    monkeypatch.delenv("SHOPLENS_CONFIG")
+    monkeypatch.chdir(tmp_path)  # no ./shoplens.toml: the defaults, no error
+    assert load_settings().timezone == "UTC"

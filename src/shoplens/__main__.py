@@ -1,3 +1,3 @@
-from shoplens.cli import main
+from shoplens.launch import main
 
 main()

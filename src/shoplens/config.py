@@ -3,12 +3,19 @@
 Precedence (highest first): explicit CLI options, environment variables
 (``SHOPLENS_TIMEZONE=Europe/Paris``, nested with ``__``:
 ``SHOPLENS_SEGMENTS__VIP_TOP_SHARE=0.1``), the TOML file (``./shoplens.toml`` or the file
-named by ``SHOPLENS_CONFIG``), then the defaults below.
+named by ``SHOPLENS_CONFIG``), then the defaults below. ``./shoplens.toml`` is optional;
+a file named by ``SHOPLENS_CONFIG`` must exist. A file that is not valid UTF-8 TOML is a
+:class:`~shoplens.errors.ConfigError` naming it.
+
+For a store's time zone and currency, the value the store recorded (at ``generate`` or
+its first ``import``) comes before the environment and the TOML file: see
+:func:`shoplens.store.shop_meta`.
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from pydantic import field_validator
@@ -20,6 +27,7 @@ from pydantic_settings import (
 )
 
 from shoplens.analytics.segments import SegmentRules
+from shoplens.errors import ConfigError
 from shoplens.store.db import check_timezone
 
 DEFAULT_CONFIG_FILE = "shoplens.toml"
@@ -53,7 +61,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = Path(os.environ.get("SHOPLENS_CONFIG", DEFAULT_CONFIG_FILE))
+        toml_file = config_file()
         return (
             init_settings,
             env_settings,
@@ -61,6 +69,30 @@ class Settings(BaseSettings):
         )
 
 
+def config_file() -> Path:
+    """The TOML settings file: ``SHOPLENS_CONFIG`` (which must exist) or ``./shoplens.toml``."""
+    named = os.environ.get("SHOPLENS_CONFIG")
+    if not named:
+        return Path(DEFAULT_CONFIG_FILE)
+    path = Path(named)
+    if path.is_dir():
+        raise ConfigError(f"settings file {path} (SHOPLENS_CONFIG) is a directory, not a file")
+    if not path.exists():
+        raise ConfigError(f"settings file {path} (SHOPLENS_CONFIG) not found")
+    return path
+
+
 def load_settings(**overrides: object) -> Settings:
     """Settings with ``overrides`` (e.g. CLI options; ``None`` values are ignored)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"settings file {config_file()} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"settings file {config_file()} is not UTF-8 text (byte {exc.start}): save it as UTF-8"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"settings file {config_file()} cannot be read (permission denied)"
+        ) from None

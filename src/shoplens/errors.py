@@ -14,6 +14,10 @@ class StoreError(ShoplensError):
     """The store file is missing, corrupt, locked or lacks a required table."""
 
 
+class ConfigError(ShoplensError):
+    """The settings file cannot be read (missing, not a file, not UTF-8 TOML)."""
+
+
 class InvalidParameterError(ShoplensError, ValueError):
     """An option or parameter is out of range or malformed."""
 

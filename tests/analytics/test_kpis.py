@@ -420,6 +420,15 @@ def test_single_day_and_open_ended_periods(shop: duckdb.DuckDBPyConnection) -> N
     assert rows(shop, end=date(2025, 1, 6))[0]["orders"] == 2  # o0, o1
 
 
+def test_periods_up_to_the_last_and_from_the_first_calendar_day(
+    shop: duckdb.DuckDBPyConnection,
+) -> None:
+    everything = rows(shop)
+    assert rows(shop, end=date.max) == everything  # 9999-12-31 (no OverflowError)
+    assert rows(shop, start=date.min, end=date.max) == everything
+    assert rows(shop, start=date.max)[0]["orders"] == 0
+
+
 def test_empty_period(shop: duckdb.DuckDBPyConnection) -> None:
     empty = {"start": date(2030, 1, 1), "end": date(2030, 12, 31)}
     (r,) = rows(shop, **empty)

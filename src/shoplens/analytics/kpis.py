@@ -32,7 +32,7 @@ Conventions (see :data:`KPI_DEFINITIONS` for each column):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -192,8 +192,9 @@ def compute_kpis(
         conds.append("o.order_ts >= CAST($start AS DATE)::TIMESTAMPTZ")
         params["start"] = start
     if end is not None:
-        conds.append("o.order_ts < CAST($end_excl AS DATE)::TIMESTAMPTZ")
-        params["end_excl"] = end + timedelta(days=1)
+        # the day after ``end``, computed in SQL: Python's date stops at 9999-12-31
+        conds.append("o.order_ts < (CAST($end AS DATE) + 1)::TIMESTAMPTZ")
+        params["end"] = end
     sql = _build_sql(by, dim, " AND ".join(conds) or "TRUE")
     if by == "category":
         ensure_line_facts(con)

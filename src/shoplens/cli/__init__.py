@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from shoplens.cli import analysis, data
 from shoplens.cli.core import app, main
+from shoplens.cli.params import Command
 
 __all__ = ["app", "main"]
 
-app.command("generate")(data.generate_cmd)
-app.command("kpis")(analysis.kpis_cmd)
-app.command("segments")(analysis.segments_cmd)
-app.command("cohorts")(analysis.cohorts_cmd)
-app.command("status")(analysis.status_cmd)
-app.command("import")(data.import_cmd)
-app.command("export")(data.export_cmd)
-app.command("quality")(data.quality_cmd)
+app.command("generate", cls=Command)(data.generate_cmd)
+app.command("kpis", cls=Command)(analysis.kpis_cmd)
+app.command("segments", cls=Command)(analysis.segments_cmd)
+app.command("cohorts", cls=Command)(analysis.cohorts_cmd)
+app.command("status", cls=Command)(analysis.status_cmd)
+app.command("import", cls=Command)(data.import_cmd)
+app.command("export", cls=Command)(data.export_cmd)
+app.command("quality", cls=Command)(data.quality_cmd)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -22,6 +22,7 @@ from shoplens.cli.core import (
     _settings,
     out,
 )
+from shoplens.cli.params import DAY_METAVAR, parse_day
 
 
 class CohortMetric(StrEnum):
@@ -46,12 +47,14 @@ _KPI_TABLE_COLUMNS = (
 def kpis_cmd(
     store_path: StoreOpt = None,
     start: Annotated[
-        datetime | None,
-        typer.Option("--from", formats=["%Y-%m-%d"], help="First day (shop time zone)."),
+        date | None,
+        typer.Option(
+            "--from", parser=parse_day, metavar=DAY_METAVAR, help="First day (shop time zone)."
+        ),
     ] = None,
     stop: Annotated[
-        datetime | None,
-        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day, inclusive."),
+        date | None,
+        typer.Option("--to", parser=parse_day, metavar=DAY_METAVAR, help="Last day, inclusive."),
     ] = None,
     by: Annotated[
         str | None,
@@ -64,15 +67,22 @@ def kpis_cmd(
 ) -> None:
     """Revenue (gross, net, discounts, cancellations, returns), orders, basket, promo use..."""
     fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    d0, d1 = (start.date() if start else None), (stop.date() if stop else None)
-    with _open(settings, write=not no_save, needs_orders="for KPIs") as con:
+    settings = _settings(store=store_path)
+    d0, d1 = start, stop
+    with _open(
+        settings,
+        write=not no_save,
+        needs_orders="for KPIs",
+        no_save_hint=True,
+        timezone=timezone,
+    ) as con:
+        tz = store.session_timezone(con)
         table = analytics.compute_kpis(con, start=d0, end=d1, by=by)
         if not no_save:
             store.write_result(
                 con, f"kpis_by_{by}" if by else "kpis_total", table, {"from": d0, "to": d1}
             )
-    fields = {"timezone": settings.timezone, "from": d0, "to": d1, "by": by}
+    fields = {"timezone": tz, "from": d0, "to": d1, "by": by}
     if fmt is Format.json:
         out.print_json(output.json_document("kpis", fields, rows=table))
     elif fmt is Format.csv:
@@ -83,7 +93,7 @@ def kpis_cmd(
         out.print(
             output.key_value_table(
                 ((k, row[k], v) for k, v in analytics.KPI_DEFINITIONS.items()),
-                title=f"KPIs, {period} ({settings.timezone})",
+                title=f"KPIs, {period} ({tz})",
             )
         )
     elif table.num_rows == 0:
@@ -93,7 +103,7 @@ def kpis_cmd(
             output.rich_table(
                 table,
                 columns=[by, *_KPI_TABLE_COLUMNS],
-                title=f"KPIs by {by} ({settings.timezone})",
+                title=f"KPIs by {by} ({tz})",
             )
         )
         out.print("[dim]All KPIs: --json or --csv.[/]")
@@ -111,8 +121,15 @@ def segments_cmd(
 ) -> None:
     """RFM scores, the named RFM segments and the behavioural segments (VIP, promo addict...)."""
     fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for segments") as con:
+    settings = _settings(store=store_path)
+    with _open(
+        settings,
+        write=not no_save,
+        needs_orders="for segments",
+        no_save_hint=True,
+        timezone=timezone,
+    ) as con:
+        tz = store.session_timezone(con)
         assigned = analytics.assign_segments(con, rules=settings.segments)
         rfm = analytics.segment_summary(assigned, "rfm")
         behaviour = analytics.segment_summary(assigned, "behaviour")
@@ -120,7 +137,7 @@ def segments_cmd(
             store.write_result(con, "customer_segments", assigned, settings.segments.model_dump())
             store.write_result(con, "segment_summary_rfm", rfm)
             store.write_result(con, "segment_summary_behaviour", behaviour)
-    fields = {"timezone": settings.timezone, "customers": assigned.num_rows}
+    fields = {"timezone": tz, "customers": assigned.num_rows}
     if fmt is Format.json:
         out.print_json(output.json_document("segments", fields, rfm=rfm, behaviour=behaviour))
     elif fmt is Format.csv:
@@ -146,12 +163,19 @@ def cohorts_cmd(
 ) -> None:
     """Monthly acquisition cohorts: retention by month since first order."""
     fmt = _format(as_json, as_csv)
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=not no_save, needs_orders="for cohorts") as con:
+    settings = _settings(store=store_path)
+    with _open(
+        settings,
+        write=not no_save,
+        needs_orders="for cohorts",
+        no_save_hint=True,
+        timezone=timezone,
+    ) as con:
+        tz = store.session_timezone(con)
         table = analytics.cohort_matrix(con, metric=metric.value)
         if not no_save:
             store.write_result(con, f"cohorts_{metric.value}", table, {"metric": metric.value})
-    fields = {"timezone": settings.timezone, "metric": metric.value}
+    fields = {"timezone": tz, "metric": metric.value}
     if fmt is Format.json:
         out.print_json(output.json_document("cohorts", fields, rows=table))
     elif fmt is Format.csv:
@@ -172,22 +196,35 @@ def status_cmd(
     store_path: StoreOpt = None, timezone: TzOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Tables, row counts, date ranges and what has been computed."""
-    settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=False) as con:
+    settings = _settings(store=store_path)
+    with _open(settings, write=False, timezone=timezone) as con:
         st = store.store_status(con)
+        tz = store.session_timezone(con)
+        meta = store.read_meta(con)
     tables = output.status_tables(st)
     results = output.status_results(st)
     if as_json:
         out.print_json(
             output.json_document(
                 "status",
-                {"store": str(settings.store), "missing_required": st.missing_required},
+                {
+                    "store": str(settings.store),
+                    "timezone": tz,
+                    "shop": {"timezone": meta.timezone, "currency": meta.currency},
+                    "missing_required": st.missing_required,
+                },
                 tables=tables,
                 results=results,
             )
         )
         return
     out.print(output.rich_table(tables, title=f"{settings.store}"))
+    out.print(
+        f"shop time zone {meta.timezone or f'not recorded (using {tz})'},"
+        f" currency {meta.currency or 'not recorded'}",
+        markup=False,
+        highlight=False,
+    )
     if st.missing_required:
         out.print(f"[yellow]missing required tables: {', '.join(st.missing_required)}[/]")
     if results.num_rows:

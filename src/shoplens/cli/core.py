@@ -7,10 +7,12 @@ errors exit with status 2 (Typer's convention).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from shoplens import signals as stop
 from shoplens import store
 from shoplens.config import Settings, load_settings
 from shoplens.errors import InvalidParameterError, ShoplensError
@@ -38,6 +41,24 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"shoplens {version('shoplens')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """E-commerce customer analytics: simulate or import a shop, then KPIs, segments, cohorts."""
+
+
 class Format(StrEnum):
     table = "table"
     json = "json"
@@ -45,11 +66,17 @@ class Format(StrEnum):
 
 
 StoreOpt = Annotated[
-    Path | None, typer.Option("--store", "-s", help="DuckDB store file [setting: store].")
+    Path | None,
+    typer.Option("--store", "-s", metavar="FILE", help="DuckDB store file [setting: store]."),
 ]
 TzOpt = Annotated[
     str | None,
-    typer.Option("--timezone", "--tz", help="Shop time zone, IANA name [setting: timezone]."),
+    typer.Option(
+        "--timezone",
+        "--tz",
+        metavar="ZONE",
+        help="Shop time zone, IANA name [default: the store's, else setting: timezone].",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON document.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV.")]
@@ -76,14 +103,40 @@ def _format(as_json: bool, as_csv: bool) -> Format:
 
 @contextmanager
 def _open(
-    settings: Settings, *, write: bool, needs_orders: str | None = None
+    settings: Settings,
+    *,
+    write: bool,
+    needs_orders: str | None = None,
+    no_save_hint: bool = False,
+    timezone: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist."""
-    con = store.open_store(settings.store, read_only=not write, timezone=settings.timezone)
+    """Open the store; ``needs_orders='for KPIs'`` also checks the order tables exist.
+
+    DuckDB errors that mean the file is damaged (a block that cannot be read back),
+    here or in the command's queries, become one-line :class:`StoreError`s.
+    ``no_save_hint``: a read-only store suggests ``--no-save`` (analysis commands).
+    The time zone is ``timezone`` (the option), else the store's, else the setting's.
+    """
     try:
-        if needs_orders:
-            store.require_tables(con, ["orders", "order_items"], settings.store, why=needs_orders)
-        yield con
+        con = store.open_store(
+            settings.store,
+            read_only=not write,
+            timezone=timezone,
+            default_timezone=settings.timezone,
+        )
+    except store.ReadOnlyStoreError as exc:
+        if no_save_hint:
+            raise store.ReadOnlyStoreError(
+                f"{exc}; add --no-save to analyse it without saving the results"
+            ) from None
+        raise
+    try:
+        with store.damage_as_store_error(settings.store):
+            if needs_orders:
+                store.require_tables(
+                    con, ["orders", "order_items"], settings.store, why=needs_orders
+                )
+            yield con
     finally:
         con.close()
 
@@ -114,11 +167,35 @@ def _progress(*, quiet: bool) -> Iterator[Any]:
 def main() -> None:
     if not out.is_terminal and "COLUMNS" not in os.environ:
         out.width = 120  # pipes and CI logs: room for the tables
+    previous = stop.install()
+    writes = store.db.committed_writes()
     try:
         app()
-    except ShoplensError as exc:
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written")
-        sys.exit(130)
+    except SystemExit as exc:
+        # Typer turns KeyboardInterrupt into a silent exit 130
+        if stop.stopped_by() is not None or exc.code == stop.exit_code(signal.SIGINT):
+            _stopped(wrote=store.db.committed_writes() > writes)
+        raise
+    except BaseException as exc:
+        if stop.stopped_by() is not None or isinstance(exc, KeyboardInterrupt):
+            _stopped(wrote=store.db.committed_writes() > writes)
+        if isinstance(exc, ShoplensError):
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+        raise
+    finally:
+        stop.restore(previous)
+
+
+def _stopped(*, wrote: bool) -> None:
+    """Say why the command stopped, in one line, and exit 128 + the signal.
+
+    ``wrote``: the signal came after the command had committed its write (e.g. while
+    printing the summary): the store holds the new data, and the message says so.
+    """
+    signum = stop.stopped_by() or signal.SIGINT
+    message = stop.MESSAGES.get(signum, "stopped; nothing was written")
+    if wrote:
+        message = message.replace("; nothing was written", " after the store was written")
+    err.print(message, highlight=False)
+    sys.exit(stop.exit_code(signum))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from shoplens import generate, output, store
 from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _open, _progress, _settings, out
+from shoplens.cli.params import DAY_METAVAR, option_names, parse_day
 from shoplens.config import Settings
 from shoplens.errors import InvalidParameterError
 
@@ -24,8 +25,12 @@ def generate_cmd(
     days: Annotated[int, typer.Option(help="Length of the simulated period in days.")] = 730,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same shop.")] = 7,
     end: Annotated[
-        datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Last day of the period [default: 2025-12-31]."),
+        date | None,
+        typer.Option(
+            parser=parse_day,
+            metavar=DAY_METAVAR,
+            help="Last day of the period [default: 2025-12-31].",
+        ),
     ] = None,
     countries: Annotated[
         str | None,
@@ -59,23 +64,26 @@ def generate_cmd(
 ) -> None:
     """Simulate a shop (customers, catalog, orders, clickstream, ground truth) into a new store."""
     settings = _settings(store=store_path, timezone=timezone, currency=currency)
-    params = generate.SimulationParams(
-        customers=customers,
-        days=days,
-        seed=seed,
-        timezone=settings.timezone,
-        currency=settings.currency,
-        seasonality=seasonality,
-        churn=churn,
-        products=products,
-        promo_intensity=promo_intensity,
-        cancel_rate=cancel_rate,
-        return_rate=return_rate,
-        events=events,
-        event_days=event_days or None,
-        country_weights=generate.parse_country_weights(countries) if countries else None,
-        **_end_date(end),
-    )
+    try:
+        params = generate.SimulationParams(
+            customers=customers,
+            days=days,
+            seed=seed,
+            timezone=settings.timezone,
+            currency=settings.currency,
+            seasonality=seasonality,
+            churn=churn,
+            products=products,
+            promo_intensity=promo_intensity,
+            cancel_rate=cancel_rate,
+            return_rate=return_rate,
+            events=events,
+            event_days=event_days or None,
+            country_weights=generate.parse_country_weights(countries) if countries else None,
+            **_end_date(end),
+        )
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(option_names(str(exc), _GENERATE_OPTIONS)) from None
     t0 = time.perf_counter()
     with _progress(quiet=as_json) as on_progress:
         summary = store_new(settings.store, params, on_progress, force)
@@ -87,8 +95,9 @@ def generate_cmd(
         return
     lines = rows.get("order_items", 0)
     out.print(
-        f"[bold]{escape(str(settings.store))}[/]: simulated {customers:,} customers over"
-        f" {days} days in {elapsed:.1f} s ({lines / max(elapsed, 1e-9):,.0f} order lines/s)"
+        f"[bold]{escape(str(settings.store))}[/]: simulated {_plural(customers, 'customer')}"
+        f" over {_plural(days, 'day')} in {elapsed:.1f} s"
+        f" ({lines / max(elapsed, 1e-9):,.0f} order lines/s)"
     )
     out.print(output.rich_table(output.counts_table(rows), title="Rows written"))
 
@@ -100,13 +109,36 @@ def store_new(
 
     def build(con: duckdb.DuckDBPyConnection) -> None:
         result.append(generate.generate_into(con, params, on_progress=on_progress))
+        store.write_meta(con, timezone=params.timezone, currency=params.currency)
 
     store.write_new_store(path, build, overwrite=force)
     return result[0]
 
 
-def _end_date(end: datetime | None) -> dict[str, Any]:
-    return {"end_date": end.date()} if end else {}
+def _end_date(end: date | None) -> dict[str, Any]:
+    return {"end_date": end} if end else {}
+
+
+# SimulationParams fields -> the options that set them: errors name what the user typed
+_GENERATE_OPTIONS = {
+    "seed": "--seed",
+    "end_date": "--end",
+    "country_weights": "--country-weights",
+    "event_days": "--event-days",
+    "promo_intensity": "--promo-intensity",
+    "cancel_rate": "--cancel-rate",
+    "return_rate": "--return-rate",
+    "customers": "--customers",
+    "days": "--days",
+    "products": "--products",
+    "seasonality": "--seasonality",
+    "churn": "--churn",
+    "currency": "--currency",
+}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 # --- import / export / quality ---------------------------------------------------------
@@ -137,13 +169,23 @@ def import_cmd(
     delimiter: Annotated[
         str | None, typer.Option(help="Text files: delimiter [default: detected].")
     ] = None,
+    source_timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--source-timezone",
+            metavar="ZONE",
+            help="Time zone of source timestamps without an offset [default: the mapping's,"
+            " else the shop's].",
+        ),
+    ] = None,
     timezone: Annotated[
         str | None,
         typer.Option(
             "--timezone",
             "--tz",
-            help="Time zone of source timestamps without an offset [default: the mapping's,"
-            " else the shop's].",
+            metavar="ZONE",
+            help="The shop's time zone, recorded in the store [default: the store's, else"
+            " setting: timezone].",
         ),
     ] = None,
     max_bad_share: Annotated[
@@ -172,8 +214,9 @@ def import_cmd(
         raise InvalidParameterError("choose one of --preset and --mapping")
     if max_bad_share is not None and not 0 <= max_bad_share <= 1:
         raise InvalidParameterError("--max-bad-share must be between 0 and 1")
-    if timezone is not None:
-        store.db.check_timezone(timezone)
+    for zone in (timezone, source_timezone):
+        if zone is not None:
+            store.db.check_timezone(zone)
     if infer:
         out.print(_infer_toml(file, sheet, encoding, delimiter), markup=False, highlight=False)
         return
@@ -195,14 +238,15 @@ def import_cmd(
             + ", --mapping FILE.toml, or --infer to propose a mapping"
         )
     settings = _settings(store=store_path)
+    shop = store.shop_meta(settings.store)  # option > the store's > settings
     options = ingest.ImportOptions(
         sheet=sheet,
         encoding=encoding,
         delimiter=delimiter,
-        timezone=timezone,
-        currency=settings.currency,
+        timezone=source_timezone,
+        currency=shop.currency or settings.currency,
         max_bad_share=max_bad_share,
-        shop_timezone=settings.timezone,
+        shop_timezone=timezone or shop.timezone or settings.timezone,
     )
     t0 = time.perf_counter()
     if mapping is None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
+import pytz
+
 from shoplens.errors import InvalidParameterError
 from shoplens.generate.calendar import HISTORY_DAYS
 from shoplens.generate.catalog import CATEGORIES
@@ -44,6 +46,9 @@ DEFAULT_COUNTRY_WEIGHTS: Mapping[str, float] = MappingProxyType(
 )
 
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+# ISO 3166-1 alpha-2 codes, from the tz database's iso3166.tab (shipped with pytz), plus
+# XK (Kosovo), user-assigned but used by the EU and most shops.
+COUNTRY_CODES: frozenset[str] = frozenset(pytz.country_names) | {"XK"}
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
@@ -177,6 +182,10 @@ class SimulationParams:
         for code, w in weights.items():
             if not isinstance(code, str) or not _COUNTRY_RE.match(code.upper()):
                 raise _bad("country_weights", f"country {code!r} is not a 2-letter ISO code")
+            if code.upper() not in COUNTRY_CODES:
+                raise _bad(
+                    "country_weights", f"{code!r} is not an ISO 3166 country code (e.g. DE, FR)"
+                )
             v = _check_number(f"country_weights[{code}]", w, 0.0, math.inf)
             if v > 0:
                 out[code.upper()] = out.get(code.upper(), 0.0) + v

@@ -38,9 +38,11 @@ from shoplens.store.db import (
     drop_cached_tables,
     existing_tables,
     finalize_keys,
+    note_committed,
     open_store,
     write_new_store,
 )
+from shoplens.store.meta import write_meta
 
 IMPORTED_TABLES = ("customers", "products", "orders", "order_items")
 
@@ -57,7 +59,7 @@ class ImportOptions:
     max_bad_share: float | None = None
     """Overrides the mapping's ``max_bad_share``."""
     shop_timezone: str = "UTC"
-    """The store's time zone: the default zone of source timestamps."""
+    """The store's time zone: the default zone of source timestamps; recorded in the store."""
 
 
 def import_file(
@@ -134,7 +136,7 @@ def import_into(
                     now=now,
                 )
             )
-        write_staged(con, staged, started)
+        write_staged(con, staged, started, shop=opts)
     finally:
         for s in staged:
             s.drop(con)
@@ -143,8 +145,17 @@ def import_into(
     return [s.report for s in staged]
 
 
-def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
+def write_staged(
+    con: duckdb.DuckDBPyConnection,
+    staged: list[Staged],
+    started: datetime,
+    *,
+    shop: ImportOptions | None = None,
+) -> None:
     """Write staged canonical tables and their reports to the store in one transaction.
+
+    ``shop``: the shop's time zone and currency are recorded (``shoplens_meta``) in the
+    same transaction.
 
     The stored lines of every order of the import are deleted first, once: an order in
     several staged sources (sheets of one workbook) keeps the lines of all of them, its
@@ -157,6 +168,8 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: 
     con.execute("BEGIN TRANSACTION")
     try:
         _create_missing(con)
+        if shop is not None:
+            write_meta(con, timezone=shop.shop_timezone, currency=shop.currency)
         if staged:
             orders = " UNION ".join(f"SELECT order_id FROM {s.orders}" for s in staged)
             con.execute(f"DELETE FROM order_items WHERE order_id IN ({orders})")
@@ -166,6 +179,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: 
             s.report.finished_at = datetime.now(UTC)
             write_report(con, s.report, s.findings)
         con.execute("COMMIT")
+        note_committed()
     except BaseException:
         con.execute("ROLLBACK")
         raise

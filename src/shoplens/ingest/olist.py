@@ -228,7 +228,7 @@ def import_olist_into(
             by_role[role] = raw
         directory = next(iter(files.values())).parent
         staged = _Cleaner(con, by_role, directory, opts, now).run()
-        write_staged(con, [staged], started)
+        write_staged(con, [staged], started, shop=opts)
         return [staged.report]
     finally:
         if staged is not None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,12 +20,29 @@ import duckdb
 
 from shoplens.errors import InvalidParameterError, StoreError
 from shoplens.schema import CANONICAL, TRUTH, Table
+from shoplens.store import files
+from shoplens.store.meta import ShopMeta, read_meta
+from shoplens.store.schema_check import check_schema
 
 ALL_TABLES: dict[str, Table] = {**CANONICAL, **TRUTH}
 
 # TEMP tables whose name starts with this prefix are caches derived from the store
 # (e.g. the per-order facts of ``shoplens.analytics.facts``); writes drop them.
 CACHE_PREFIX = "__shoplens_cache_"
+
+# Writes committed by this process (new stores moved into place, committed transactions):
+# the CLI tells "nothing was written" from "stopped after writing" on an interrupt.
+_committed = [0]
+
+
+def note_committed() -> None:
+    """Count a write that is now durable in a store (see :func:`committed_writes`)."""
+    _committed[0] += 1
+
+
+def committed_writes() -> int:
+    """How many writes this process has committed to stores so far."""
+    return _committed[0]
 
 
 def check_timezone(tz: str) -> str:
@@ -38,49 +57,78 @@ def check_timezone(tz: str) -> str:
 
 
 def open_store(
-    path: str | Path, *, read_only: bool = False, timezone: str = "UTC"
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    timezone: str | None = None,
+    default_timezone: str = "UTC",
 ) -> duckdb.DuckDBPyConnection:
-    """Open an existing store; analytics on it run in the shop's ``timezone``."""
+    """Open an existing store; analytics on it run in the shop's time zone.
+
+    The zone is ``timezone`` if given, else the one the store records (see
+    :mod:`shoplens.store.meta`), else ``default_timezone``.
+
+    Raises :class:`StoreError` in one line for a missing, foreign, truncated, damaged,
+    read-only (unless ``read_only``) or locked store, and for canonical tables whose
+    columns have the wrong types.
+    """
     path = Path(path)
-    check_timezone(timezone)
+    if timezone is not None:
+        check_timezone(timezone)
+    check_timezone(default_timezone)
     if not path.exists():
         raise StoreError(
             f"store {path} not found (create one with 'shoplens generate' or 'shoplens import')"
         )
     if path.is_dir():
         raise StoreError(f"store {path} is a directory, not a DuckDB file")
-    _check_duckdb_file(path)
+    files.check_duckdb_file(path)
+    if not read_only:
+        files.check_writable(path)
+        files.remove_stale_temp_files(path)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower():
-            raise StoreError(f"store {path} is in use by another process ({msg})") from None
-        raise StoreError(f"store {path} is not a readable DuckDB file: {msg}") from None
     except duckdb.Error as exc:
-        raise StoreError(f"store {path} could not be opened: {exc}") from None
-    con.execute("SET TimeZone = ?", [timezone])
-    con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+        raise _open_error(path, exc, read_only) from None
+    try:
+        with files.damage_as_store_error(path):
+            con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+            check_schema(con, path)
+            zone = timezone or read_meta(con).timezone or default_timezone
+            try:
+                con.execute("SET TimeZone = ?", [zone])
+            except duckdb.Error:
+                raise StoreError(f"store {path} records an unknown time zone {zone!r}") from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
-# A DuckDB database file has this magic at bytes 8..11 of its header.
-_DUCKDB_MAGIC = b"DUCK"
+def shop_meta(path: str | Path) -> ShopMeta:
+    """The shop's time zone and currency recorded in the store at ``path`` (empty if new)."""
+    path = Path(path)
+    if not path.exists():
+        return ShopMeta()
+    con = open_store(path, read_only=True)
+    try:
+        return read_meta(con)
+    finally:
+        con.close()
 
 
-def _check_duckdb_file(path: Path) -> None:
-    """Refuse files that are not DuckDB databases before DuckDB opens them.
-
-    DuckDB 2.0 opens other files too (a CSV becomes a one-view database), so a user
-    passing ``--store orders.csv`` would otherwise get "no table 'orders'".
-    """
-    with path.open("rb") as f:
-        header = f.read(12)
-    if header and header[8:12] != _DUCKDB_MAGIC:
-        raise StoreError(
-            f"store {path} is not a readable DuckDB file (no DuckDB header;"
-            " to load a CSV or other export use 'shoplens import')"
-        )
+def _open_error(path: Path, exc: duckdb.Error, read_only: bool) -> StoreError:
+    msg = str(exc)
+    first = msg.splitlines()[0] if msg else type(exc).__name__
+    if "lock" in msg.lower() or "different configuration" in msg:
+        return files.in_use(path, msg)
+    if "permission denied" in msg.lower():
+        if read_only:
+            return StoreError(f"store {path} cannot be read (permission denied)")
+        return files.ReadOnlyStoreError(f"store {path} is read-only ({first})")
+    if files.DAMAGE.search(msg):
+        return files.damaged(path, first)
+    return StoreError(f"store {path} is not a readable DuckDB file: {first}")
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -183,16 +231,30 @@ def check_new_store_path(path: str | Path, overwrite: bool = False) -> None:
     """Raise a :class:`StoreError` unless :func:`write_new_store` may write ``path``.
 
     ``path`` must not be a directory, must not exist unless ``overwrite``, and its
-    directory must exist. Writers that wait for a source first (a server, a large file)
-    call it up front so the user learns before waiting.
+    directory must exist and be writable. With ``overwrite``, an existing file must be
+    a writable DuckDB store (a CSV passed as ``--store`` is never replaced). Writers
+    that wait for a source first (a server, a large file) call it up front so the user
+    learns before waiting.
     """
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"store {path} is a directory, not a DuckDB file")
-    if path.exists() and not overwrite:
-        raise StoreError(f"store {path} already exists (use --force to replace it)")
-    if not path.parent.exists():
-        raise StoreError(f"directory {path.parent} does not exist")
+    if path.exists():
+        if not overwrite:
+            raise StoreError(f"store {path} already exists (use --force to replace it)")
+        if path.stat().st_size and not files.has_duckdb_header(path):
+            raise StoreError(f"{path} is not a DuckDB store; --force replaces stores only")
+        if not os.access(path, os.W_OK):
+            raise files.ReadOnlyStoreError(
+                f"store {path} is read-only (no write permission on the file); not replacing it"
+            )
+    parent = path.parent
+    if not parent.exists():
+        raise StoreError(f"directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise files.ReadOnlyStoreError(
+            f"cannot create store {path}: directory {parent} is read-only"
+        )
 
 
 def write_new_store(
@@ -204,32 +266,71 @@ def write_new_store(
     """Build a brand-new store with ``build(con)`` and move it into place atomically.
 
     ``build`` gets a connection (TimeZone UTC) to an empty temporary database; when it
-    returns, the file is checkpointed and renamed over ``path``. If anything raises,
-    the temporary file is removed and ``path`` is untouched.
+    returns, the file is checkpointed and renamed over ``path``. If anything raises
+    (an interrupt too), the temporary file is removed and ``path`` is untouched.
+    Temporary files of earlier runs that were killed are removed first.
+
+    A store being replaced is held open read-only from the start to the rename, so no
+    other process writes to it meanwhile (and one that writes to it now is refused).
     """
     path = Path(path)
     check_new_store_path(path, overwrite)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    _remove_db_files(tmp)
+    files.remove_stale_temp_files(path)
+    tmp = files.temp_path(path)
+    files.remove_db_files(tmp)
+    guard = _hold_old_store(path)
     try:
-        con = duckdb.connect(str(tmp))
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET enable_progress_bar = false")
-            build(con)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(tmp, path)
-        # a stale WAL of the replaced store must not be replayed onto the new file
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(f"{path}.wal")
-    except BaseException:
-        _remove_db_files(tmp)
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute("SET TimeZone = 'UTC'")
+                con.execute("SET enable_progress_bar = false")
+                build(con)
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            with _signals_deferred():
+                os.replace(tmp, path)
+                # a stale WAL of the replaced store must not be replayed onto the new file
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(f"{path}.wal")
+                note_committed()
+        except BaseException:
+            files.remove_db_files(tmp)
+            raise
+    finally:
+        if guard is not None:
+            guard.close()
+
+
+def _hold_old_store(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """A read-only connection to the store about to be replaced (None if there is none).
+
+    A locked store raises :class:`StoreError`; a damaged one may be replaced.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        return files.probe_lock(path)
+    except StoreError:
         raise
+    except duckdb.Error:
+        return None  # damaged: replacing it is what the user asked for
 
 
-def _remove_db_files(path: Path) -> None:
-    for p in (path, Path(f"{path}.wal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back (main thread) while the new store replaces the old one.
+
+    The rename and the removal of the old WAL belong together: stopping between them
+    would leave the old journal next to the new file.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

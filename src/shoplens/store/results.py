@@ -1,7 +1,8 @@
 """Result tables: analyses write their output back to the store under a fixed name.
 
 Each write replaces the table and records when it was computed, with which
-parameters, in ``shoplens_results``, all in one transaction.
+parameters and in which time zone (``params["timezone"]``, the connection's), in
+``shoplens_results``, all in one transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 import duckdb
 
-from shoplens.store.db import existing_tables
+from shoplens.store.db import existing_tables, note_committed
+from shoplens.store.meta import session_timezone
 
 RESULTS_TABLE = "shoplens_results"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -42,6 +44,7 @@ def write_result(
     """Replace result table ``name`` with ``data`` (Arrow, DataFrame or relation)."""
     if not _NAME.match(name) or name == RESULTS_TABLE:
         raise ValueError(f"invalid result table name {name!r}")
+    params = {**(params or {}), "timezone": session_timezone(con)}
     con.register("__shoplens_result", data)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -52,9 +55,10 @@ def write_result(
             n = int(row[0]) if row else 0
             con.execute(
                 f"INSERT OR REPLACE INTO {RESULTS_TABLE} VALUES (?, now(), ?, ?)",
-                [name, n, json.dumps(params or {}, default=str, sort_keys=True)],
+                [name, n, json.dumps(params, default=str, sort_keys=True)],
             )
             con.execute("COMMIT")
+            note_committed()
         except BaseException:
             con.execute("ROLLBACK")
             raise
