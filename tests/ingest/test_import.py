@@ -52,11 +52,13 @@ def test_uci_quality_report(tmp_path: Path) -> None:
         "rows_read": 15,
         "empty_rows": 1,
         "duplicate_rows": 1,
+        "overlap_rows": 0,
         "dates_parsed": 12,
         "bad_rows": 1,
         "missing_values": 0,
         "unparseable_values": 1,
         "invalid_values": 0,
+        "out_of_range_values": 0,
         "negative_price_rows": 1,
         "mixed_sign_lines": 1,
         "orphan_lines": 0,
@@ -78,6 +80,10 @@ def test_uci_quality_report(tmp_path: Path) -> None:
         "empty_orders": 0,
         "orphan_orders": 0,
         "untranslated_categories": 0,
+        "other_currency_orders": 0,
+        "converted_orders": 0,
+        "merged_customers": 0,
+        "changed_customers": 0,
     }
     assert rep.date_format == "us (detected)"
     assert rep.run_id == 1

@@ -159,11 +159,13 @@ def test_quality_report(olist: tuple[Path, QualityReport]) -> None:
         "rows_read": 38,
         "empty_rows": 0,
         "duplicate_rows": 1,
+        "overlap_rows": 0,
         "dates_parsed": 7,
         "bad_rows": 0,
         "missing_values": 0,
         "unparseable_values": 0,
         "invalid_values": 0,
+        "out_of_range_values": 0,
         "negative_price_rows": 0,
         "mixed_sign_lines": 0,
         "orphan_lines": 1,
@@ -185,6 +187,10 @@ def test_quality_report(olist: tuple[Path, QualityReport]) -> None:
         "empty_orders": 1,
         "orphan_orders": 1,
         "untranslated_categories": 1,
+        "other_currency_orders": 0,
+        "converted_orders": 0,
+        "merged_customers": 0,
+        "changed_customers": 0,
     }
     found = {(f.kind, f.source, f.row, f.column, f.value) for f in rep.findings}
     assert found == {

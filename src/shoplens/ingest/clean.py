@@ -8,7 +8,9 @@ Steps, in order (each counted in the report):
 
 1. *Empty rows* (every source cell empty or blank) are dropped.
 2. *Exact duplicates* (every source cell equal to an earlier row's) are dropped; the
-   first occurrence is kept.
+   first occurrence is kept. A line that an earlier source of the same import (another
+   sheet of the workbook) has is a duplicate too (``overlap_rows``, see
+   :mod:`shoplens.ingest.overlap`).
 3. Values are parsed. Numbers: optional currency sign, ``.`` or ``,`` decimals as the
    mapping says, quantities must be whole. Dates: see :func:`choose_date_format`;
    timestamps without an offset are in the mapping's time zone, stored in UTC.
@@ -47,6 +49,7 @@ import pyarrow as pa
 
 from shoplens.errors import InputError
 from shoplens.ingest.mapping import ORDER_FIELDS, Mapping
+from shoplens.ingest.overlap import KEY_COLUMN, SeenLines, line_key_sql
 from shoplens.ingest.quality import (
     EXAMPLES_PER_KIND,
     STORED_PER_KIND,
@@ -186,13 +189,19 @@ def choose_date_format(
 
 
 def stage_rows(
-    con: duckdb.DuckDBPyConnection, raw: RawTable, cols: dict[str, str], table: str
-) -> tuple[int, int]:
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    cols: dict[str, str],
+    table: str,
+    seen: SeenLines | None = None,
+) -> tuple[int, int, int]:
     """Steps 1-2: stage ``raw`` without empty rows and exact duplicates as TEMP ``table``.
 
     ``table`` has ``__row`` (the first occurrence's), ``__sl_n`` (how many equal rows the
     source has) and, for each ``field: column`` of ``cols``, ``v_<field>``: the column's
-    trimmed text, NULL when empty. Returns (empty rows, duplicate rows).
+    trimmed text, NULL when empty. With ``seen`` (the lines of the import's earlier
+    sources), lines an earlier source has are dropped too, and this source's lines are
+    added to ``seen``. Returns (empty rows, duplicate rows, of which in an earlier source).
     """
     src = [ident(c) for c in raw.columns]
     all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
@@ -200,15 +209,19 @@ def stage_rows(
     fields_sql = ", ".join(
         f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
     )
+    key = f", {line_key_sql(raw, cols)} AS {ident(KEY_COLUMN)}" if seen is not None else ""
     con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT __row, __sl_n, {fields_sql} FROM ("
+        f"CREATE TEMP TABLE {table} AS SELECT __row, __sl_n, {fields_sql}{key} FROM ("
         f" SELECT min({row_col}) AS __row, count(*) AS __sl_n, {', '.join(src)}"
         f" FROM {ident(raw.table)} WHERE NOT ({all_empty}) GROUP BY ALL)"
     )
-    ((kept, non_empty),) = con.execute(
-        f"SELECT count(*), coalesce(sum(__sl_n), 0) FROM {table}"
-    ).fetchall()
-    return raw.rows - int(non_empty), int(non_empty) - int(kept)
+    ((non_empty,),) = con.execute(f"SELECT coalesce(sum(__sl_n), 0) FROM {table}").fetchall()
+    overlap = 0
+    if seen is not None:
+        overlap = seen.remove_seen(table)
+        seen.add(table)
+    kept = scalar_int(con, f"SELECT count(*) FROM {table}")
+    return raw.rows - int(non_empty), int(non_empty) - kept, overlap
 
 
 def clean_raw(
@@ -220,6 +233,7 @@ def clean_raw(
     currency: str = "EUR",
     max_bad_share: float | None = None,
     now: datetime | None = None,
+    seen: SeenLines | None = None,
 ) -> Staged:
     """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
 
@@ -227,7 +241,8 @@ def clean_raw(
     wins); ``currency`` is used when the mapping has neither a currency column nor a
     currency. Raises :class:`InputError` when the mapping does not fit the source,
     dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
-    the rows are unusable.
+    the rows are unusable. ``seen``: the lines of the import's earlier sources (a line
+    one of them has is a duplicate, see :mod:`shoplens.ingest.overlap`).
     """
     cols = mapping.resolve(raw.columns, raw.source)
     tz = mapping.timezone or timezone
@@ -245,7 +260,7 @@ def clean_raw(
         raise InputError("no data rows (empty file or header only)", source=raw.source)
     temps = TempTables(con, tag)
     try:
-        return _clean(con, raw, mapping, cols, tz, currency, share_limit, now, staged, temps)
+        return _clean(con, raw, mapping, cols, tz, currency, share_limit, now, staged, temps, seen)
     except BaseException:
         staged.drop(con)
         raise
@@ -264,6 +279,7 @@ def _clean(
     now: datetime | None,
     staged: Staged,
     temps: TempTables,
+    seen: SeenLines | None,
 ) -> Staged:
     """The body of :func:`clean_raw`: TEMP tables from ``temps``, dropped by the caller."""
     rep = staged.report
@@ -271,7 +287,7 @@ def _clean(
     t_lines, t_orders = temps.new("lines"), temps.new("orders")
 
     # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
-    rep.empty_rows, rep.duplicate_rows = stage_rows(con, raw, cols, t_rows)
+    rep.empty_rows, rep.duplicate_rows, rep.overlap_rows = stage_rows(con, raw, cols, t_rows, seen)
 
     # 3: dates and numbers
     fmt = mapping.date_format

@@ -30,6 +30,7 @@ import duckdb
 from shoplens.errors import InputError, StoreError
 from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.mapping import Mapping
+from shoplens.ingest.overlap import SeenLines
 from shoplens.ingest.quality import QualityReport, write_report
 from shoplens.ingest.raw import RawTable
 from shoplens.ingest.read_staging import ident
@@ -121,6 +122,8 @@ def import_into(
     opts = options or ImportOptions()
     started = datetime.now(UTC)
     staged: list[Staged] = []
+    # lines of several sources (sheets) that are exact copies of each other count once
+    seen = SeenLines(con) if len(raws) > 1 else None
     try:
         for raw in raws:
             staged.append(
@@ -132,10 +135,13 @@ def import_into(
                     currency=opts.currency,
                     max_bad_share=opts.max_bad_share,
                     now=now,
+                    seen=seen,
                 )
             )
         write_staged(con, staged, started)
     finally:
+        if seen is not None:
+            seen.drop()
         for s in staged:
             s.drop(con)
         for raw in raws:

@@ -316,7 +316,7 @@ class _Cleaner:
             if raw.rows == 0:
                 raise InputError("no data rows (empty file or header only)", source=raw.source)
             rows[role] = self.t(f"rows_{role}")
-            empty, dups = stage_rows(self.con, raw, self.cols[role], rows[role])
+            empty, dups, _ = stage_rows(self.con, raw, self.cols[role], rows[role])
             rep.rows_read += raw.rows
             rep.empty_rows += empty
             rep.duplicate_rows += dups

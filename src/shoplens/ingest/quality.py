@@ -76,6 +76,7 @@ FINDING_COUNTS: dict[str, str] = {
     "missing_value": "missing_values",
     "unparseable": "unparseable_values",
     "invalid_value": "invalid_values",
+    "out_of_range": "out_of_range_values",
     "negative_price": "negative_price_rows",
     "mixed_sign_line": "mixed_sign_lines",
     "orphan_line": "orphan_lines",
@@ -88,6 +89,8 @@ FINDING_COUNTS: dict[str, str] = {
     "empty_order": "empty_orders",
     "orphan_order": "orphan_orders",
     "untranslated_category": "untranslated_categories",
+    "other_currency": "other_currency_orders",
+    "converted_currency": "converted_orders",
 }
 
 
@@ -101,11 +104,13 @@ class QualityReport:
     rows_read: int = 0
     empty_rows: int = 0
     duplicate_rows: int = 0
+    overlap_rows: int = 0
     dates_parsed: int = 0
     bad_rows: int = 0
     missing_values: int = 0
     unparseable_values: int = 0
     invalid_values: int = 0
+    out_of_range_values: int = 0
     negative_price_rows: int = 0
     mixed_sign_lines: int = 0
     orphan_lines: int = 0
@@ -127,6 +132,10 @@ class QualityReport:
     empty_orders: int = 0
     orphan_orders: int = 0
     untranslated_categories: int = 0
+    other_currency_orders: int = 0
+    converted_orders: int = 0
+    merged_customers: int = 0
+    changed_customers: int = 0
     run_id: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -153,7 +162,12 @@ class QualityReport:
         """Set the per-kind counts (and ``bad_rows``) from the number of findings per kind."""
         for kind, attr in FINDING_COUNTS.items():
             setattr(self, attr, by_kind.get(kind, 0))
-        self.bad_rows = self.missing_values + self.unparseable_values + self.invalid_values
+        self.bad_rows = (
+            self.missing_values
+            + self.unparseable_values
+            + self.invalid_values
+            + self.out_of_range_values
+        )
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -166,11 +180,13 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "rows_read": "Data rows in the source.",
     "empty_rows": "Rows with every cell empty: dropped.",
     "duplicate_rows": "Exact copies of an earlier row: dropped.",
+    "overlap_rows": "... of which copies of a line of an earlier sheet or file of the import.",
     "dates_parsed": "Order timestamps parsed (rows left after empty and duplicate rows).",
     "bad_rows": "Rows dropped for a missing, unparseable or invalid value.",
     "missing_values": "... of which a required value is empty.",
     "unparseable_values": "... of which a value is not a number/date in the expected format.",
     "invalid_values": "... of which quantity 0, a disallowed negative quantity or discount.",
+    "out_of_range_values": "... of which a value too large for the store (quantity, money).",
     "negative_price_rows": "Rows with a negative unit price (adjustments): dropped.",
     "mixed_sign_lines": "Negative lines in orders with positive lines: dropped.",
     "orphan_lines": "Lines of orders without a timestamp on any line: dropped.",
@@ -192,6 +208,10 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "empty_orders": "Olist: orders without any line: not imported (not in the bad share).",
     "orphan_orders": "Olist: orders whose customer is not in the customers file: guests.",
     "untranslated_categories": "Olist: categories without an English name: kept as is.",
+    "other_currency_orders": "Orders in another currency than --currency: not imported.",
+    "converted_orders": "Orders converted to the reporting currency with --fx-rates.",
+    "merged_customers": "Customers already in the store (same id): merged.",
+    "changed_customers": "... of which the import changed country, name, email or signup.",
 }
 
 _META = ("source", "mapping", "date_format", "run_id", "started_at", "finished_at", "findings")
