@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from shoplens.analytics import compute_kpis
-from shoplens.ingest import PRESETS, import_file
+from shoplens.errors import InputError
+from shoplens.ingest import PRESETS, ImportOptions, import_file
 from shoplens.store import open_store
 from tests.ingest.import_files import rows
 
@@ -81,3 +84,74 @@ def test_lines_in_two_overlapping_sheets_count_once(tmp_path: Path) -> None:
     assert D(str(k["gross_revenue"])) == D("152.24")
     assert D(str(k["net_revenue"])) == D("150.39")
     assert k["orders"] == 6
+
+
+# --- 3. values that do not fit the store's money type -----------------------------------
+
+HUGE_CSV = """\
+Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country
+1,A,ITEM A,2,2024-01-05 10:00:00,1.50,7,DE
+2,B,ITEM B,2000000,2024-01-06 10:00:00,9999999999.99,7,DE
+3,C,ITEM C,1,2024-01-07 10:00:00,1e20,8,DE
+4,D,ITEM D,3000000000,2024-01-08 10:00:00,1.00,8,DE
+5,E,ITEM E,1,2024-01-09 10:00:00,1e40,8,DE
+6,F,ITEM F,1,2024-01-10 10:00:00,abc,8,DE
+"""
+
+
+def test_values_too_large_for_the_store_are_out_of_range(tmp_path: Path) -> None:
+    src = tmp_path / "huge.csv"
+    src.write_text(HUGE_CSV)
+    with pytest.raises(InputError) as err:
+        import_file(src, tmp_path / "s.duckdb", UCI)
+    msg = str(err.value)
+    assert "huge.csv, row 3, column 'Price'" in msg
+    assert "out of range" in msg
+    assert not (tmp_path / "s.duckdb").exists()
+    (rep,) = import_file(src, tmp_path / "s.duckdb", UCI, ImportOptions(max_bad_share=0.9))
+    assert (rep.out_of_range_values, rep.unparseable_values, rep.bad_rows) == (4, 1, 5)
+    found = {(f.row, f.column, f.value, f.message) for f in rep.findings if f.kind != "zero_price"}
+    money = "(the store holds money below 10^16)"
+    assert found == {
+        (3, "Price", "2000000 x 9999999999.99", f"quantity x unit price out of range {money}"),
+        (4, "Price", "1e20", f"unit price out of range {money}"),
+        (5, "Quantity", "3000000000", "quantity out of range (above 2,147,483,647)"),
+        (6, "Price", "1e40", f"unit price out of range {money}"),
+        (7, "Price", "abc", "unit price is not a number"),
+    }
+    assert rep.lines == 1
+
+
+BIG_ORDERS_CSV = """\
+Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country
+1,A,ITEM A,1000000,2024-01-05 10:00:00,9999999999.99,7,DE
+1,B,ITEM B,1000000,2024-01-05 10:00:00,9999999999.99,7,DE
+2,A,ITEM A,999999,2024-02-05 10:00:00,9999999999.99,7,DE
+3,A,ITEM A,1,2024-02-06 10:00:00,2.50,8,DE
+"""
+
+
+def test_analyses_do_not_overflow_on_what_an_import_let_in(tmp_path: Path) -> None:
+    from shoplens.analytics import assign_segments, cohort_matrix, rfm_table, segment_summary
+
+    src = tmp_path / "big.csv"
+    src.write_text(BIG_ORDERS_CSV)
+    store = tmp_path / "s.duckdb"
+    (rep,) = import_file(src, store, UCI)
+    assert (rep.lines, rep.bad_rows) == (4, 0)
+    con = open_store(store, read_only=True)
+    try:
+        (k,) = compute_kpis(con).to_pylist()
+        # 2 x 9,999,999,999,990,000 + 9,999,989,999,990,000.01 + 2.50: beyond DECIMAL(18, 2)
+        assert k["gross_revenue"] == pytest.approx(29_999_989_999_970_002.51, rel=1e-15)
+        assert compute_kpis(con, by="month").num_rows == 2
+        rfm = {r["customer_id"]: r["monetary"] for r in rfm_table(con).to_pylist()}
+        assert rfm["7"] == pytest.approx(29_999_989_999_970_000.01, rel=1e-15)
+        summary = segment_summary(assign_segments(con))
+        assert sum(summary.column("revenue").to_pylist()) == pytest.approx(
+            k["net_revenue"], rel=1e-12
+        )
+        cohorts = cohort_matrix(con, metric="revenue").to_pylist()
+        assert cohorts[0]["revenue"] == pytest.approx(19_999_999_999_980_000.0, rel=1e-15)
+    finally:
+        con.close()

@@ -15,6 +15,9 @@ Steps, in order (each counted in the report):
    mapping says, quantities must be whole. Dates: see :func:`choose_date_format`;
    timestamps without an offset are in the mapping's time zone, stored in UTC.
    Customer ids like ``13085.0`` (a float-formatted integer) become ``13085``.
+   A value too large for the store (a quantity above :data:`QUANTITY_MAX`, a price,
+   discount or line value ``quantity x unit_price`` of 10^16 or more: the store's money
+   is DECIMAL(18, 2)) is ``out_of_range``; ``1e20`` is out of range, not "not a number".
    A row with a missing required value, an unparseable value or an invalid one
    (quantity 0; negative discount; negative quantity when the mapping says ``bad``)
    is dropped and counted (``bad_rows``); a negative unit price too
@@ -110,11 +113,38 @@ class TempTables:
 # --- value parsing (SQL expressions over a text value) ---------------------------------
 
 
-def number_expr(v: str, decimal_separator: str) -> str:
+# The store's limits: quantities are INTEGER, money DECIMAL(18, 2) (below 10^16 once
+# rounded to cents); a line's value (quantity x unit price) must fit the money type too.
+QUANTITY_MAX = 2_147_483_647
+MONEY_LIMIT = "1e16"
+
+
+def _number_text(v: str, decimal_separator: str) -> str:
     s = f"regexp_replace(trim({v}), '^[€$£¥]\\s*|\\s*[€$£¥]$', '')"
     if decimal_separator == ",":
         s = f"replace(replace({s}, '.', ''), ',', '.')"
-    return f"TRY_CAST({s} AS DECIMAL(18, 4))"
+    return s
+
+
+def number_expr(v: str, decimal_separator: str) -> str:
+    """SQL: the number in text ``v`` as DECIMAL(38, 4); NULL when not a number or too
+    large even for that (see :func:`number_overflow_expr`)."""
+    return f"TRY_CAST({_number_text(v, decimal_separator)} AS DECIMAL(38, 4))"
+
+
+def number_overflow_expr(v: str, decimal_separator: str) -> str:
+    """SQL: true when text ``v`` is a finite number too large for :func:`number_expr`
+    (``1e40``): out of range, not "not a number"."""
+    s = _number_text(v, decimal_separator)
+    return (
+        f"(TRY_CAST({s} AS DECIMAL(38, 4)) IS NULL"
+        f" AND coalesce(isfinite(TRY_CAST({s} AS DOUBLE)), false))"
+    )
+
+
+def money_out_of_range(x: str) -> str:
+    """SQL: true when DECIMAL ``x`` does not fit the store's money type once rounded."""
+    return f"abs(round({x}, 2)) >= {MONEY_LIMIT}"
 
 
 def date_expr(v: str, family: str) -> str:
@@ -305,13 +335,13 @@ def _clean(
         return ident("v_" + f) if has(f) else "NULL::VARCHAR"
 
     def num(f: str) -> str:
-        return number_expr(v(f), dec) if has(f) else "NULL::DECIMAL(18, 4)"
+        return number_expr(v(f), dec) if has(f) else "NULL::DECIMAL(38, 4)"
 
     cust = v("customer_id")
     cust = f"regexp_replace({cust}, '^(\\d+)\\.0+$', '\\1')"
     if mapping.customer_id_lowercase:
         cust = f"lower({cust})"
-    problems = _problems(mapping, has)
+    problems = _problems(mapping, has, dec)
     kind_sql = " ".join(f"WHEN {cond} THEN '{kind}:{field}'" for cond, kind, field in problems)
     run_sql(
         con,
@@ -412,7 +442,7 @@ def _clean(
         params,
         temps,
         max_bad_share=share_limit,
-        prefer=("invalid_value", "missing_value", "orphan_line", "unparseable"),
+        prefer=("invalid_value", "missing_value", "orphan_line", "out_of_range", "unparseable"),
     )
 
 
@@ -457,16 +487,31 @@ def _order_exprs(v: Any) -> dict[str, str]:
 CONFLICT_FIELDS = ("customer_id", "order_ts", "status_raw", "promo_code", "order_discount")
 
 
-def _problems(mapping: Mapping, has: Any) -> list[tuple[str, str, str]]:
-    """(condition, kind, field) of a bad row, first match wins."""
+def _problems(mapping: Mapping, has: Any, dec: str) -> list[tuple[str, str, str]]:
+    """(condition, kind, field) of a bad row, first match wins.
+
+    Range checks come before the arithmetic that needs them (DuckDB evaluates a CASE
+    lazily): a line's value is only computed for a quantity and a price in range.
+    """
     out: list[tuple[str, str, str]] = [
         ("v_order_id IS NULL", "missing_value", "order_id"),
         ("product_id IS NULL", "missing_value", "product_id"),
         ("v_quantity IS NULL", "missing_value", "quantity"),
         ("v_unit_price IS NULL", "missing_value", "unit_price"),
         ("v_order_ts IS NOT NULL AND order_ts IS NULL", "unparseable", "order_ts"),
-        ("qd IS NULL OR qd <> trunc(qd) OR abs(qd) > 2147483647", "unparseable", "quantity"),
-        ("unit_price IS NULL OR unit_price >= 1e16", "unparseable", "unit_price"),
+        (
+            f"{number_overflow_expr('v_quantity', dec)} OR abs(qd) > {QUANTITY_MAX}",
+            "out_of_range",
+            "quantity",
+        ),
+        ("qd IS NULL OR qd <> trunc(qd)", "unparseable", "quantity"),
+        (
+            f"{number_overflow_expr('v_unit_price', dec)} OR {money_out_of_range('unit_price')}",
+            "out_of_range",
+            "unit_price",
+        ),
+        ("unit_price IS NULL", "unparseable", "unit_price"),
+        (money_out_of_range("qd * round(unit_price, 2)"), "out_of_range", "line_value"),
         ("qd = 0", "invalid_value", "quantity"),
     ]
     if mapping.status.negative_quantity == "bad":
@@ -474,7 +519,9 @@ def _problems(mapping: Mapping, has: Any) -> list[tuple[str, str, str]]:
     out.append(("unit_price < 0", "negative_price", "unit_price"))
     for f in ("line_discount", "order_discount"):
         if has(f):
-            out.append((f"v_{f} IS NOT NULL AND ({f} IS NULL OR {f} >= 1e16)", "unparseable", f))
+            big = f"{number_overflow_expr('v_' + f, dec)} OR {money_out_of_range(f)}"
+            out.append((big, "out_of_range", f))
+            out.append((f"v_{f} IS NOT NULL AND {f} IS NULL", "unparseable", f))
             out.append((f"{f} < 0", "invalid_value", f))
     return out
 
@@ -489,6 +536,13 @@ _MESSAGES = {
     ("unparseable", "unit_price"): "unit price is not a number",
     ("unparseable", "line_discount"): "line discount is not a number",
     ("unparseable", "order_discount"): "order discount is not a number",
+    ("out_of_range", "quantity"): f"quantity out of range (above {QUANTITY_MAX:,})",
+    ("out_of_range", "unit_price"): "unit price out of range (the store holds money below 10^16)",
+    ("out_of_range", "line_value"): (
+        "quantity x unit price out of range (the store holds money below 10^16)"
+    ),
+    ("out_of_range", "line_discount"): "line discount out of range (money below 10^16)",
+    ("out_of_range", "order_discount"): "order discount out of range (money below 10^16)",
     ("invalid_value", "quantity"): "quantity must not be 0 (or negative, for this mapping)",
     ("invalid_value", "line_discount"): "negative line discount",
     ("invalid_value", "order_discount"): "negative order discount",
@@ -517,8 +571,12 @@ def _findings(
     col_cases = (
         " ".join(f"WHEN {sql_string(f)} THEN {sql_string(c)}" for f, c in cols.items())
         + f" WHEN 'product_id' THEN {sql_string(product_col)}"
+        + f" WHEN 'line_value' THEN {sql_string(cols['unit_price'])}"
     )
-    val_cases = " ".join(f"WHEN {sql_string(f)} THEN {ident('v_' + f)}" for f in cols)
+    val_cases = (
+        " ".join(f"WHEN {sql_string(f)} THEN {ident('v_' + f)}" for f in cols)
+        + " WHEN 'line_value' THEN v_quantity || ' x ' || v_unit_price"
+    )
 
     def row_findings(table: str, col: str) -> str:
         return (
@@ -613,7 +671,13 @@ def finish_staged(
     temps: TempTables,
     *,
     max_bad_share: float,
-    prefer: tuple[str, ...] = ("missing_value", "unparseable", "invalid_value", "orphan_line"),
+    prefer: tuple[str, ...] = (
+        "missing_value",
+        "unparseable",
+        "out_of_range",
+        "invalid_value",
+        "orphan_line",
+    ),
 ) -> Staged:
     """Count, check and finish built staged tables: the end of every cleaning.
 

@@ -41,7 +41,8 @@ Rules:
   ``line_no`` numbers the lines of an order by ``order_item_id`` (equal to it in the
   real data). ``freight_value`` is shipping paid to the carrier, not merchandise
   revenue: it is not imported. A row without order id, product id or price is a
-  ``missing_value``, an unparseable price ``unparseable``, a negative one
+  ``missing_value``, an unparseable price ``unparseable``, one of 10^16 or more
+  ``out_of_range``, a negative one
   ``negative_price`` (all dropped); a zero price is ``zero_price`` and a price above
   median + 10 MAD ``price_outlier`` (kept). A line whose order is not among the
   imported orders (absent from the orders file, or dropped there) is an
@@ -91,7 +92,9 @@ from shoplens.ingest.clean import (
     date_expr,
     date_params,
     finish_staged,
+    money_out_of_range,
     number_expr,
+    number_overflow_expr,
     outlier_threshold,
     run_sql,
     scalar_int,
@@ -154,6 +157,7 @@ _MESSAGES = {
     "missing_value": "no {column}",
     "unparseable": "{column} is not a {what}",
     "invalid_value": "negative {column}",
+    "out_of_range": "{column} out of range (the store holds money below 10^16)",
     "negative_price": "negative price: dropped (not a sale)",
 }
 
@@ -391,7 +395,9 @@ class _Cleaner:
             " WHEN v_order_id IS NULL THEN 'missing_value:order_id'"
             " WHEN v_product_id IS NULL THEN 'missing_value:product_id'"
             " WHEN v_price IS NULL THEN 'missing_value:price'"
-            " WHEN price IS NULL OR price >= 1e16 THEN 'unparseable:price'"
+            f" WHEN {number_overflow_expr('v_price', '.')} OR {money_out_of_range('price')}"
+            " THEN 'out_of_range:price'"
+            " WHEN price IS NULL THEN 'unparseable:price'"
             " WHEN price < 0 THEN 'negative_price:price'"
             f" WHEN v_order_id NOT IN (SELECT order_id FROM {t_order})"
             " THEN 'orphan_line:order_id' END AS problem"
@@ -418,7 +424,9 @@ class _Cleaner:
             f"CREATE TEMP TABLE {t_vouchers} AS SELECT *, CASE"
             " WHEN v_order_id IS NULL THEN 'missing_value:order_id'"
             " WHEN v_payment_value IS NULL THEN 'missing_value:payment_value'"
-            " WHEN value IS NULL OR value >= 1e16 THEN 'unparseable:payment_value'"
+            f" WHEN {number_overflow_expr('v_payment_value', '.')}"
+            f" OR {money_out_of_range('value')} THEN 'out_of_range:payment_value'"
+            " WHEN value IS NULL THEN 'unparseable:payment_value'"
             " WHEN value < 0 THEN 'invalid_value:payment_value' END AS problem"
             f" FROM (SELECT *, {number_expr('v_payment_value', '.')} AS value"
             f" FROM {rows['payments']} WHERE lower(v_payment_type) = $voucher)",

@@ -18,6 +18,9 @@ missing_value         yes      a required value is empty (order id, product, qua
 unparseable           yes      a value is not a number / date in the expected format
 invalid_value         yes      quantity 0, negative quantity where not allowed, negative
                                discount
+out_of_range          yes      a value too large for the store: quantity above
+                               2,147,483,647, price, discount or quantity x price of
+                               10^16 or more
 negative_price        yes      unit price < 0 (accounting adjustments such as UCI's
                                "Adjust bad debt"; not a sale)
 mixed_sign_line       yes      a negative-quantity line in an order with positive lines
@@ -37,7 +40,7 @@ untranslated_category no       Olist: a category without an English name, kept i
                                Portuguese (one finding per category)
 ===================== ======== =========================================================
 
-``bad_rows`` (missing_value + unparseable + invalid_value) plus ``orphan_lines`` over
+``bad_rows`` (missing_value + unparseable + invalid_value + out_of_range) plus ``orphan_lines`` over
 the rows left after removing empty and duplicate rows is the bad share checked against
 ``max_bad_share``.
 """
