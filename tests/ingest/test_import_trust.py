@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from shoplens.analytics import compute_kpis
 from shoplens.errors import InputError
-from shoplens.ingest import PRESETS, ImportOptions, import_file
+from shoplens.ingest import PRESETS, ImportOptions, import_file, load_fx_rates
 from shoplens.store import open_store
 from tests.ingest.import_files import rows
 
@@ -155,3 +157,96 @@ def test_analyses_do_not_overflow_on_what_an_import_let_in(tmp_path: Path) -> No
         assert cohorts[0]["revenue"] == pytest.approx(19_999_999_999_980_000.0, rel=1e-15)
     finally:
         con.close()
+
+
+# --- 4. several currencies ----------------------------------------------------------
+
+MIXED_SHOPIFY_CSV = """\
+Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,\
+Lineitem sku,Discount Amount,Billing Country,Currency
+#1,ann@example.com,paid,2024-03-01 10:00:00 +0100,2,Mug,12.50,MUG,1.00,DE,EUR
+#1,,,,1,Pot,30.00,POT,,,
+#2,bob@example.com,paid,2024-03-02 10:00:00 +0100,1,Mug,15.00,MUG,0.00,US,USD
+#3,cy@example.com,paid,2024-03-03 10:00:00 +0100,3,Pot,33.33,POT,2.00,US,USD
+#4,di@example.com,refunded,2024-03-04 10:00:00 +0100,1,Mug,12.50,MUG,0.00,FR,EUR
+"""
+
+
+def _net_by_currency(store: Path) -> list[tuple[object, ...]]:
+    con = duckdb.connect(str(store), read_only=True)
+    try:
+        return rows(
+            con,
+            "SELECT o.order_id, o.currency, i.unit_price, o.discount FROM orders o"
+            " JOIN order_items i USING (order_id) ORDER BY 1, i.line_no",
+        )
+    finally:
+        con.close()
+
+
+def test_orders_in_several_currencies_are_refused_unless_told(tmp_path: Path) -> None:
+    src = tmp_path / "shopify.csv"
+    src.write_text(MIXED_SHOPIFY_CSV)
+    shopify = PRESETS["shopify"]
+    with pytest.raises(InputError) as err:
+        import_file(src, tmp_path / "a.duckdb", shopify)
+    msg = str(err.value)
+    assert "orders in 2 currencies (EUR: 2 orders, USD: 2 orders)" in msg
+    assert "--currency EUR" in msg
+    assert "--fx-rates" in msg
+    assert not (tmp_path / "a.duckdb").exists()
+
+    # --currency EUR: the USD orders are left out and counted
+    (rep,) = import_file(src, tmp_path / "a.duckdb", shopify, ImportOptions(keep_currency="eur"))
+    assert (rep.orders, rep.other_currency_orders, rep.bad_rows, rep.lines) == (2, 2, 0, 3)
+    assert {(f.kind, f.row, f.value) for f in rep.findings if f.kind == "other_currency"} == {
+        ("other_currency", 4, "USD"),
+        ("other_currency", 5, "USD"),
+    }
+    assert {r[1] for r in _net_by_currency(tmp_path / "a.duckdb")} == {"EUR"}
+
+    # --fx-rates: USD converted at 0.9 to the reporting currency EUR
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate_to_reporting\nUSD,0.9\n")
+    opts = ImportOptions(fx_rates=load_fx_rates(rates), keep_currency="EUR")
+    (rep,) = import_file(src, tmp_path / "b.duckdb", shopify, opts)
+    assert (rep.orders, rep.converted_orders, rep.other_currency_orders) == (4, 2, 0)
+    assert _net_by_currency(tmp_path / "b.duckdb") == [
+        ("#1", "EUR", D("12.50"), D("1.00")),
+        ("#1", "EUR", D("30.00"), D("1.00")),
+        ("#2", "EUR", D("13.50"), D("0.00")),
+        ("#3", "EUR", D("30.00"), D("1.80")),  # 33.33 x 0.9 = 29.997
+        ("#4", "EUR", D("12.50"), D("0.00")),
+    ]
+    # a currency the table lacks is named
+    rates.write_text("currency,rate_to_reporting\nGBP,1.1\n")
+    opts = ImportOptions(fx_rates=load_fx_rates(rates))
+    with pytest.raises(InputError, match=r"row 4, column 'Currency'.*USD has no rate in rates"):
+        import_file(src, tmp_path / "c.duckdb", shopify, opts)
+
+
+def test_an_import_in_another_currency_than_the_store_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "shopify.csv"
+    src.write_text(MIXED_SHOPIFY_CSV)
+    store = tmp_path / "s.duckdb"
+    import_file(src, store, PRESETS["shopify"], ImportOptions(keep_currency="USD"))
+    before = _net_by_currency(store)
+    with pytest.raises(InputError, match="the store holds orders in USD and this import's"):
+        import_file(src, store, PRESETS["shopify"], ImportOptions(keep_currency="EUR"))
+    assert _net_by_currency(store) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("currency,rate\nUSD,1\n", "row 1: expected the header line currency,rate_to_reporting"),
+        ("currency,rate_to_reporting\nUS,1\n", "row 2, column 'currency': currency 'US' is not"),
+        ("currency,rate_to_reporting\nUSD,-1\n", "row 2, column 'rate_to_reporting': rate '-1'"),
+        ("currency,rate_to_reporting\nUSD,1\nusd,2\n", "row 3: currency USD is listed twice"),
+    ],
+)
+def test_bad_conversion_tables(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_fx_rates(path)

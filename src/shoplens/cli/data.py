@@ -150,6 +150,22 @@ def import_cmd(
         float | None,
         typer.Option(help="Fail if more than this share of rows is unusable [default: 0.01]."),
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            help="The import's currency (e.g. EUR): orders in other currencies are left out"
+            " (counted), or converted with --fx-rates.",
+        ),
+    ] = None,
+    fx_rates: Annotated[
+        Path | None,
+        typer.Option(
+            "--fx-rates",
+            help="CSV currency,rate_to_reporting: convert orders in other currencies to"
+            " --currency (default: the store's).",
+        ),
+    ] = None,
     store_path: StoreOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="MongoDB: replace an existing store.")
@@ -203,6 +219,8 @@ def import_cmd(
         currency=settings.currency,
         max_bad_share=max_bad_share,
         shop_timezone=settings.timezone,
+        keep_currency=currency,
+        fx_rates=None if fx_rates is None else ingest.load_fx_rates(fx_rates),
     )
     t0 = time.perf_counter()
     if mapping is None:

@@ -51,6 +51,7 @@ import duckdb
 import pyarrow as pa
 
 from shoplens.errors import InputError
+from shoplens.ingest.currency import CurrencyPolicy, FxRates, check_code, check_currencies
 from shoplens.ingest.mapping import ORDER_FIELDS, Mapping
 from shoplens.ingest.overlap import KEY_COLUMN, SeenLines, line_key_sql
 from shoplens.ingest.quality import (
@@ -264,18 +265,27 @@ def clean_raw(
     max_bad_share: float | None = None,
     now: datetime | None = None,
     seen: SeenLines | None = None,
+    keep_currency: str | None = None,
+    fx: FxRates | None = None,
 ) -> Staged:
     """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
 
     ``timezone`` is the zone of timestamps without an offset (the mapping's own, if set,
     wins); ``currency`` is used when the mapping has neither a currency column nor a
-    currency. Raises :class:`InputError` when the mapping does not fit the source,
+    currency; ``keep_currency`` and ``fx`` say what to do with orders in several
+    currencies (:mod:`shoplens.ingest.currency`; without them, several currencies are an
+    error). Raises :class:`InputError` when the mapping does not fit the source,
     dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
     the rows are unusable. ``seen``: the lines of the import's earlier sources (a line
     one of them has is a duplicate, see :mod:`shoplens.ingest.overlap`).
     """
     cols = mapping.resolve(raw.columns, raw.source)
     tz = mapping.timezone or timezone
+    policy = CurrencyPolicy(
+        default=check_code(mapping.currency or keep_currency or currency),
+        keep=None if keep_currency is None else check_code(keep_currency),
+        fx=fx,
+    )
     share_limit = mapping.max_bad_share if max_bad_share is None else max_bad_share
     tag = f"__sl_{next(_counter)}"
     staged = Staged(
@@ -290,7 +300,7 @@ def clean_raw(
         raise InputError("no data rows (empty file or header only)", source=raw.source)
     temps = TempTables(con, tag)
     try:
-        return _clean(con, raw, mapping, cols, tz, currency, share_limit, now, staged, temps, seen)
+        return _clean(con, raw, mapping, cols, tz, policy, share_limit, now, staged, temps, seen)
     except BaseException:
         staged.drop(con)
         raise
@@ -304,7 +314,7 @@ def _clean(
     mapping: Mapping,
     cols: dict[str, str],
     tz: str,
-    currency: str,
+    policy: CurrencyPolicy,
     share_limit: float,
     now: datetime | None,
     staged: Staged,
@@ -369,7 +379,8 @@ def _clean(
     )
     run_sql(
         con,
-        f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status FROM ("
+        f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status,"
+        " upper(trim(coalesce(currency, $cur_default))) AS cur FROM ("
         " SELECT v_order_id AS order_id, min(__row) AS first_row,"
         + "".join(
             f" arg_min({e}, __row) FILTER (WHERE {e} IS NOT NULL) AS {f},"
@@ -382,36 +393,41 @@ def _clean(
             "prefix": prefix,
             "cancelled": _folded(status_rules.cancelled),
             "returned": _folded(status_rules.returned),
+            "cur_default": policy.default,
         },
     )
+    check_currencies(con, t_orders, policy, raw.source, cols.get("currency"))
     # lines: drop orphans and mixed-sign negatives, number per order
     con.execute(
         f"CREATE TEMP TABLE {t_lines} AS SELECT p.*, o.status, o.order_ts AS o_ts,"
+        f" {policy.rate_sql('o.cur')} AS rate,"
         " CASE WHEN o.order_ts IS NULL THEN 'orphan_line:order_ts'"
+        f"      WHEN NOT ({policy.kept_sql('o.cur')}) THEN 'other_currency:currency'"
         "      WHEN p.qd < 0 AND o.status <> 'cancelled' AND NOT o.all_neg"
         "      THEN 'mixed_sign_line:quantity' END AS drop_reason"
         f" FROM {t_parsed} AS p JOIN {t_orders} AS o ON o.order_id = p.v_order_id"
         " WHERE p.problem IS NULL"
     )
+    if policy.fx is not None:
+        _check_converted(con, t_lines, raw.source, cols["unit_price"])
     con.execute(
         f"CREATE TEMP TABLE {staged.order_items} AS SELECT v_order_id AS order_id,"
         " CAST(row_number() OVER (PARTITION BY v_order_id ORDER BY __row) AS INTEGER) AS line_no,"
         " product_id, CAST(abs(qd) AS INTEGER) AS quantity,"
-        " CAST(unit_price AS DECIMAL(18, 2)) AS unit_price,"
-        " CAST(coalesce(line_discount, 0) AS DECIMAL(18, 2)) AS discount,"
+        " CAST(round(unit_price * rate, 2) AS DECIMAL(18, 2)) AS unit_price,"
+        " CAST(round(coalesce(line_discount, 0) * rate, 2) AS DECIMAL(18, 2)) AS discount,"
         f" __row, o_ts AS order_ts, {v('product_name')} AS v_product_name,"
         f" {v('category')} AS v_category FROM {t_lines} WHERE drop_reason IS NULL"
     )
-    cur = currency if mapping.currency is None else mapping.currency
-    run_sql(
-        con,
+    stored_currency = "o.cur" if policy.fx is None else sql_string(policy.reporting)
+    order_discount = f"round(coalesce(o.order_discount, 0) * {policy.rate_sql('o.cur')}, 2)"
+    con.execute(
         f"CREATE TEMP TABLE {staged.orders} AS SELECT o.order_id, o.customer_id, o.order_ts,"
         " o.status, o.channel, o.promo_code,"
-        " CAST(coalesce(o.order_discount, 0) AS DECIMAL(18, 2)) AS discount,"
-        " coalesce(o.currency, $currency) AS currency, o.first_row, o.country, o.customer_name,"
-        " o.status_raw"
-        f" FROM {t_orders} AS o WHERE o.order_id IN (SELECT order_id FROM {staged.order_items})",
-        {"currency": cur},
+        f" CAST({order_discount} AS DECIMAL(18, 2)) AS discount,"
+        f" {stored_currency} AS currency, o.first_row, o.country, o.customer_name,"
+        " o.status_raw, o.cur AS source_currency"
+        f" FROM {t_orders} AS o WHERE o.order_id IN (SELECT order_id FROM {staged.order_items})"
     )
     con.execute(
         f"CREATE TEMP TABLE {staged.customers} AS SELECT customer_id,"
@@ -433,7 +449,7 @@ def _clean(
         f" FROM {staged.order_items} GROUP BY product_id"
     )
 
-    sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now)
+    sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now, policy)
     # the bad-value kinds in the order of the sorted findings: the first such finding
     return finish_staged(
         con,
@@ -560,6 +576,7 @@ def _findings(
     staged: Staged,
     mapping: Mapping,
     now: datetime | None,
+    policy: CurrencyPolicy,
 ) -> tuple[str, dict[str, Any]]:
     """Every finding of the source: a query (kind, source, row, column, ...) and its params."""
     fmt = staged.report.date_format.removesuffix(" (detected)")
@@ -578,13 +595,13 @@ def _findings(
         + " WHEN 'line_value' THEN v_quantity || ' x ' || v_unit_price"
     )
 
-    def row_findings(table: str, col: str) -> str:
+    def row_findings(table: str, col: str, where: str = "true") -> str:
         return (
             f"SELECT split_part({col}, ':', 1) AS kind, __row AS \"row\","
             f" CASE split_part({col}, ':', 2) {col_cases} END AS \"column\","
             f" CAST(CASE split_part({col}, ':', 2) {val_cases} END AS VARCHAR) AS \"value\","
             f" CASE {col} {msg_cases} END AS message"
-            f" FROM {table} WHERE {col} IS NOT NULL"
+            f" FROM {table} WHERE {col} IS NOT NULL AND {where}"
         )
 
     conflict = " OR ".join(f"n_{f} > 1" for f in CONFLICT_FIELDS)
@@ -600,10 +617,21 @@ def _findings(
         x.casefold() for x in (*mapping.status.cancelled, *mapping.status.returned)
     ]
     qty_col, price_col = sql_string(cols["quantity"]), sql_string(cols["unit_price"])
+    cur_col = sql_string(cols["currency"]) if "currency" in cols else "NULL::VARCHAR"
     items = staged.order_items
     sql = f"""
     {row_findings(t_parsed, "problem")}
-    UNION ALL {row_findings(t_lines, "drop_reason")}
+    UNION ALL {row_findings(t_lines, "drop_reason", "drop_reason <> 'other_currency:currency'")}
+    UNION ALL
+    SELECT 'other_currency', first_row, {cur_col}, cur,
+           'order in ' || cur || ', not ' || $reporting || ' (--currency): not imported'
+    FROM {t_orders} WHERE order_ts IS NOT NULL AND NOT ({policy.kept_sql("cur")})
+    UNION ALL
+    SELECT 'converted_currency', first_row, {cur_col}, source_currency,
+           'converted from ' || source_currency || ' to ' || $reporting || ' at '
+           || CAST(CAST({policy.rate_sql("source_currency")} AS DOUBLE) AS VARCHAR)
+           || ' (--fx-rates)'
+    FROM {staged.orders} WHERE $converting AND source_currency <> $reporting
     UNION ALL
     SELECT 'conflicting_order', first_row, {conflict_col},
            order_id, 'order ' || order_id || ' has different values of ' || {conflict_col}
@@ -638,9 +666,31 @@ def _findings(
         "check_status": bool(completed),
         "known": known or [""],
         "now": now or datetime.now(UTC),
+        "reporting": policy.reporting,
+        "converting": policy.fx is not None,
     }
     query = f'SELECT kind, $source AS source, "row", "column", "value", message FROM ({sql})'
     return query, {k: v for k, v in used.items() if f"${k}" in query}
+
+
+def _check_converted(con: duckdb.DuckDBPyConnection, lines: str, source: str, column: str) -> None:
+    """Refuse a conversion that takes a line beyond the store's money range."""
+    converted = "round(unit_price * rate, 2)"
+    bad = con.execute(
+        f"SELECT __row, v_unit_price FROM {lines} WHERE drop_reason IS NULL AND rate <> 1 AND"
+        f" CASE WHEN {money_out_of_range('unit_price * rate')} THEN true"
+        f" ELSE {money_out_of_range(f'abs(qd) * {converted}')}"
+        f" OR {money_out_of_range('coalesce(line_discount, 0) * rate')} END"
+        " ORDER BY __row LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        raise InputError(
+            f"converted with --fx-rates, the price {bad[1]} is out of range"
+            " (the store holds money below 10^16)",
+            source=source,
+            row=int(bad[0]),
+            column=column,
+        )
 
 
 def outlier_threshold(table: str, column: str) -> str:

@@ -29,6 +29,7 @@ import duckdb
 
 from shoplens.errors import InputError, StoreError
 from shoplens.ingest.clean import Staged, clean_raw
+from shoplens.ingest.currency import FxRates, check_store_currency
 from shoplens.ingest.mapping import Mapping
 from shoplens.ingest.overlap import SeenLines
 from shoplens.ingest.quality import QualityReport, write_report
@@ -55,6 +56,11 @@ class ImportOptions:
     """Zone of source timestamps without an offset; overrides the mapping's."""
     currency: str = "EUR"
     """Currency when the mapping has neither a currency column nor a currency."""
+    keep_currency: str | None = None
+    """``--currency``: the import's currency; orders in others are left out (or converted
+    with ``fx_rates``). See :mod:`shoplens.ingest.currency`."""
+    fx_rates: FxRates | None = None
+    """``--fx-rates``: convert orders in other currencies to the reporting currency."""
     max_bad_share: float | None = None
     """Overrides the mapping's ``max_bad_share``."""
     shop_timezone: str = "UTC"
@@ -136,6 +142,8 @@ def import_into(
                     max_bad_share=opts.max_bad_share,
                     now=now,
                     seen=seen,
+                    keep_currency=opts.keep_currency,
+                    fx=opts.fx_rates,
                 )
             )
         write_staged(con, staged, started)
@@ -163,6 +171,7 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: 
     con.execute("BEGIN TRANSACTION")
     try:
         _create_missing(con)
+        check_store_currency(con, [s.orders for s in staged])
         if staged:
             orders = " UNION ".join(f"SELECT order_id FROM {s.orders}" for s in staged)
             con.execute(f"DELETE FROM order_items WHERE order_id IN ({orders})")

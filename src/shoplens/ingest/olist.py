@@ -219,6 +219,10 @@ def import_olist_into(
     opts = options or ImportOptions()
     if opts.sheet is not None:
         raise InputError("a sheet does not apply to the Olist CSV files")
+    if opts.fx_rates is not None or opts.keep_currency not in (None, OLIST_CURRENCY):
+        raise InputError(
+            f"Olist orders are all in {OLIST_CURRENCY}: --currency and --fx-rates do not apply"
+        )
     started = datetime.now(UTC)
     raws: list[RawTable] = []
     staged: Staged | None = None
