@@ -89,7 +89,7 @@ def _import(store: Path, tmp_path: Path, text: str, mapping: Mapping | None = No
         write(tmp_path, "f.csv", text),
         store,
         mapping or PRESETS["order-lines"],
-        ImportOptions(max_bad_share=0.5),
+        ImportOptions(max_bad_share=0.5, unknown_status="completed"),
     )
     return rep
 

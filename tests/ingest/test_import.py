@@ -29,6 +29,8 @@ from tests.ingest.import_files import (
 
 D = Decimal
 UCI_OPTS = ImportOptions(max_bad_share=0.1)
+# SHOPIFY_CSV has a status "mystery", in none of the preset's lists
+SHOPIFY_OPTS = ImportOptions(unknown_status="completed")
 
 
 def utc(text: str) -> datetime:
@@ -183,7 +185,7 @@ def test_uci_old_spelling_iso_dates(tmp_path: Path) -> None:
 
 def test_shopify_multiline_orders_and_discount_code(tmp_path: Path) -> None:
     src = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
-    (rep,) = import_file(src, tmp_path / "s.duckdb", PRESETS["shopify"])
+    (rep,) = import_file(src, tmp_path / "s.duckdb", PRESETS["shopify"], SHOPIFY_OPTS)
     con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     assert rows(con, "SELECT * FROM orders ORDER BY order_id") == [
         ("#1001", "ann@example.com", utc("2024-03-01 09:15"), "completed", None, "SPRING10",
@@ -320,7 +322,7 @@ def test_failing_import_leaves_store_unchanged(tmp_path: Path) -> None:
         patch("shoplens.ingest.load.write_report", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError, match="disk full"),
     ):
-        import_file(shop, store, PRESETS["shopify"])
+        import_file(shop, store, PRESETS["shopify"], SHOPIFY_OPTS)
     assert snapshot(store) == before
     con = open_store(store)
     temp = rows(con, "SELECT table_name FROM duckdb_tables() WHERE temporary")
@@ -551,7 +553,7 @@ def test_stored_findings_are_limited_per_kind_exact_counts_kept(tmp_path: Path) 
 def test_read_reports_of_several_runs(tmp_path: Path) -> None:
     store, _ = import_uci(tmp_path)
     shop = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
-    (shop_rep,) = import_file(shop, store, PRESETS["shopify"])
+    (shop_rep,) = import_file(shop, store, PRESETS["shopify"], SHOPIFY_OPTS)
     con = open_store(store, read_only=True)
     first, second = read_reports(con, 2)
     everything = read_reports(con, 5, examples=None)

@@ -250,3 +250,76 @@ def test_bad_conversion_tables(tmp_path: Path, text: str, message: str) -> None:
     path.write_text(text)
     with pytest.raises(InputError, match=re.escape(message)):
         load_fx_rates(path)
+
+
+# --- 5. status values -------------------------------------------------------------------
+
+STATUS_CSV = """\
+order_number,order_date,customer,sku,qty,price,order_status
+1,2024-03-01 10:00,c1,A,1,10.00,Completed
+2,2024-03-02 10:00,c1,A,1,20.00,Cancelled
+3,2024-03-03 10:00,c2,A,1,40.00,refunded
+4,2024-03-04 10:00,c2,A,1,80.00,Shipped
+5,2024-03-05 10:00,c3,A,1,160.00,on-hold
+"""
+
+
+def test_infer_proposes_the_observed_status_values(tmp_path: Path) -> None:
+    import tomllib
+
+    from shoplens.ingest import infer_mapping, mapping_toml
+    from shoplens.ingest.mapping import mapping_from_dict
+    from shoplens.ingest.readers import read_raw
+
+    src = tmp_path / "orders.csv"
+    src.write_text(STATUS_CSV)
+    con = duckdb.connect()
+    (raw,) = read_raw(con, src)
+    proposed = infer_mapping(con, raw)
+    con.close()
+    assert proposed.status.column == "order_status"
+    assert (proposed.status.completed, proposed.status.cancelled, proposed.status.returned) == (
+        ("Completed", "Shipped"),
+        ("Cancelled",),
+        ("refunded",),
+    )
+    mapping = mapping_from_dict(tomllib.loads(mapping_toml(proposed)))
+    assert mapping.status == proposed.status
+    # "on-hold" is in no list: a finding and a refusal naming it and the option
+    with pytest.raises(InputError) as err:
+        import_file(src, tmp_path / "s.duckdb", mapping)
+    assert "orders.csv, row 6, column 'order_status': 1 orders have a status value" in str(
+        err.value
+    )
+    assert "'on-hold' (1)" in str(err.value)
+    assert "--unknown-status completed|cancelled|returned" in str(err.value)
+    opts = ImportOptions(unknown_status="cancelled")
+    (rep,) = import_file(src, tmp_path / "s.duckdb", mapping, opts)
+    assert (rep.completed_orders, rep.cancelled_orders, rep.returned_orders) == (2, 2, 1)
+    assert rep.unknown_status_orders == 1
+    con = open_store(tmp_path / "s.duckdb", read_only=True)
+    (k,) = compute_kpis(con).to_pylist()
+    con.close()
+    assert k["net_revenue"] == pytest.approx(90.00)  # 10 + 80: not 310
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("paid", "completed"),
+        ("FULFILLED", "completed"),
+        ("delivered", "completed"),
+        ("partially_refunded", "completed"),
+        ("Refunded", "returned"),
+        ("returned", "returned"),
+        ("canceled", "cancelled"),
+        ("Cancelled by customer", "cancelled"),
+        ("voided", "cancelled"),
+        ("on-hold", None),
+        ("mystery", None),
+    ],
+)
+def test_classify_status(value: str, status: str | None) -> None:
+    from shoplens.ingest.infer import classify_status
+
+    assert classify_status(value) == status

@@ -166,6 +166,14 @@ def import_cmd(
             " --currency (default: the store's).",
         ),
     ] = None,
+    unknown_status: Annotated[
+        str | None,
+        typer.Option(
+            "--unknown-status",
+            help="Count orders whose status value the mapping does not know as completed,"
+            " cancelled or returned [default: refuse the import].",
+        ),
+    ] = None,
     store_path: StoreOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="MongoDB: replace an existing store.")
@@ -220,6 +228,7 @@ def import_cmd(
         max_bad_share=max_bad_share,
         shop_timezone=settings.timezone,
         keep_currency=currency,
+        unknown_status=_unknown_status(unknown_status),
         fx_rates=None if fx_rates is None else ingest.load_fx_rates(fx_rates),
     )
     t0 = time.perf_counter()
@@ -238,6 +247,15 @@ def import_cmd(
         f" in {elapsed:.1f} s"
     )
     _print_reports(reports)
+
+
+def _unknown_status(value: str | None) -> Any:
+    choices = ("completed", "cancelled", "returned")
+    if value is not None and value not in choices:
+        raise InvalidParameterError(
+            f"--unknown-status must be one of {', '.join(choices)}, not {value!r}"
+        )
+    return value
 
 
 def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool) -> None:

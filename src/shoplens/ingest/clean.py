@@ -29,6 +29,8 @@ Steps, in order (each counted in the report):
    dropped. Lines are numbered 1.. per order in source order, after dropping.
 5. Status: an order id with the mapping's prefix (UCI ``C``) or a non-empty
    ``cancelled_if_present`` cell -> cancelled; else the status column's value lists;
+   a value in none of them is an ``unknown_status`` finding and refuses the import
+   unless the mapping's ``unknown`` (or ``--unknown-status``) names a status for it;
    else an order whose lines all have negative quantities -> returned; else completed.
    Quantities are stored as absolute values. A negative line in an order that also
    has positive lines (and is not cancelled) is dropped (``mixed_sign_line``).
@@ -52,7 +54,7 @@ import pyarrow as pa
 
 from shoplens.errors import InputError
 from shoplens.ingest.currency import CurrencyPolicy, FxRates, check_code, check_currencies
-from shoplens.ingest.mapping import ORDER_FIELDS, Mapping
+from shoplens.ingest.mapping import ORDER_FIELDS, Mapping, UnknownStatus
 from shoplens.ingest.overlap import KEY_COLUMN, SeenLines, line_key_sql
 from shoplens.ingest.quality import (
     EXAMPLES_PER_KIND,
@@ -267,6 +269,7 @@ def clean_raw(
     seen: SeenLines | None = None,
     keep_currency: str | None = None,
     fx: FxRates | None = None,
+    unknown_status: UnknownStatus | None = None,
 ) -> Staged:
     """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
 
@@ -274,12 +277,16 @@ def clean_raw(
     wins); ``currency`` is used when the mapping has neither a currency column nor a
     currency; ``keep_currency`` and ``fx`` say what to do with orders in several
     currencies (:mod:`shoplens.ingest.currency`; without them, several currencies are an
-    error). Raises :class:`InputError` when the mapping does not fit the source,
+    error). ``unknown_status`` overrides the mapping's ``[status] unknown``.
+    Raises :class:`InputError` when the mapping does not fit the source,
     dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
     the rows are unusable. ``seen``: the lines of the import's earlier sources (a line
     one of them has is a duplicate, see :mod:`shoplens.ingest.overlap`).
     """
     cols = mapping.resolve(raw.columns, raw.source)
+    if unknown_status is not None:
+        status = mapping.status.model_copy(update={"unknown": unknown_status})
+        mapping = mapping.model_copy(update={"status": status})
     tz = mapping.timezone or timezone
     policy = CurrencyPolicy(
         default=check_code(mapping.currency or keep_currency or currency),
@@ -374,6 +381,7 @@ def _clean(
         " WHEN cancelled_flag IS NOT NULL THEN 'cancelled'"
         " WHEN lower(status_raw) IN (SELECT unnest($cancelled)) THEN 'cancelled'"
         " WHEN lower(status_raw) IN (SELECT unnest($returned)) THEN 'returned'"
+        " WHEN lower(status_raw) NOT IN (SELECT unnest($known)) THEN $unknown_as"
         f" WHEN all_neg AND {str(neg_return).lower()} THEN 'returned'"
         " ELSE 'completed' END"
     )
@@ -393,6 +401,8 @@ def _clean(
             "prefix": prefix,
             "cancelled": _folded(status_rules.cancelled),
             "returned": _folded(status_rules.returned),
+            "known": _known_statuses(mapping),
+            "unknown_as": _unknown_as(mapping),
             "cur_default": policy.default,
         },
     )
@@ -459,6 +469,7 @@ def _clean(
         temps,
         max_bad_share=share_limit,
         prefer=("invalid_value", "missing_value", "orphan_line", "out_of_range", "unparseable"),
+        refuse_unknown_status=mapping.status.unknown == "refuse",
     )
 
 
@@ -479,6 +490,17 @@ def scalar_int(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> 
 
 def _folded(values: tuple[str, ...]) -> list[str]:
     return [x.casefold() for x in values] or [""]
+
+
+def _known_statuses(mapping: Mapping) -> list[str]:
+    s = mapping.status
+    return _folded((*s.completed, *s.cancelled, *s.returned))
+
+
+def _unknown_as(mapping: Mapping) -> str:
+    """The status of an order whose status value is in no list (if not refused)."""
+    u = mapping.status.unknown
+    return "completed" if u == "refuse" else u
 
 
 def _order_exprs(v: Any) -> dict[str, str]:
@@ -612,10 +634,9 @@ def _findings(
         )
         + " END"
     )
-    completed = [x.casefold() for x in mapping.status.completed]
-    known = completed + [
-        x.casefold() for x in (*mapping.status.cancelled, *mapping.status.returned)
-    ]
+    unknown_msg = "status value in none of the mapping lists" + (
+        "" if mapping.status.unknown == "refuse" else f": counted as {mapping.status.unknown}"
+    )
     qty_col, price_col = sql_string(cols["quantity"]), sql_string(cols["unit_price"])
     cur_col = sql_string(cols["currency"]) if "currency" in cols else "NULL::VARCHAR"
     items = staged.order_items
@@ -639,10 +660,9 @@ def _findings(
     FROM {t_orders} WHERE order_ts IS NOT NULL AND ({conflict})
     UNION ALL
     SELECT 'unknown_status', first_row, {sql_string(cols.get("status", ""))}, status_raw,
-           'status value in none of the mapping lists: counted as completed'
+           {sql_string(unknown_msg)}
     FROM {staged.orders}
-    WHERE $check_status AND status_raw IS NOT NULL
-      AND lower(status_raw) NOT IN (SELECT unnest($known))
+    WHERE status_raw IS NOT NULL AND lower(status_raw) NOT IN (SELECT unnest($known))
     UNION ALL
     SELECT 'zero_price', __row, {price_col}, CAST(unit_price AS VARCHAR), 'unit price 0 (kept)'
     FROM {items} WHERE unit_price = 0
@@ -663,8 +683,7 @@ def _findings(
     """
     used = {
         "source": staged.report.source,
-        "check_status": bool(completed),
-        "known": known or [""],
+        "known": _known_statuses(mapping),
         "now": now or datetime.now(UTC),
         "reporting": policy.reporting,
         "converting": policy.fx is not None,
@@ -713,6 +732,25 @@ def sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def _refuse_unknown_status(con: duckdb.DuckDBPyConnection, found: str, rep: QualityReport) -> None:
+    values = con.execute(
+        f'SELECT "value", count(*), min("row"), any_value("column") FROM {found}'
+        " WHERE kind = 'unknown_status' GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    listed = ", ".join(f"{v!r} ({n:,})" for v, n, _, _ in values[:10])
+    more = f" and {len(values) - 10} more" if len(values) > 10 else ""
+    first_row = min(int(r) for _, _, r, _ in values)
+    raise InputError(
+        f"{rep.unknown_status_orders:,} orders have a status value the mapping does not know:"
+        f" {listed}{more}; say how to count them: list them under [status] completed,"
+        " cancelled or returned in a mapping file ('shoplens import --infer' proposes one),"
+        " or --unknown-status completed|cancelled|returned",
+        source=rep.source,
+        row=first_row,
+        column=values[0][3],
+    )
+
+
 def finish_staged(
     con: duckdb.DuckDBPyConnection,
     staged: Staged,
@@ -728,6 +766,7 @@ def finish_staged(
         "invalid_value",
         "orphan_line",
     ),
+    refuse_unknown_status: bool = False,
 ) -> Staged:
     """Count, check and finish built staged tables: the end of every cleaning.
 
@@ -804,5 +843,7 @@ def finish_staged(
             row=first.row,
             column=first.column,
         )
+    if refuse_unknown_status and rep.unknown_status_orders:
+        _refuse_unknown_status(con, t_found, rep)
     stored = con.sql(first_per_kind(STORED_PER_KIND)).to_arrow_table()
     return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)

@@ -30,7 +30,7 @@ import duckdb
 from shoplens.errors import InputError, StoreError
 from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.currency import FxRates, check_store_currency
-from shoplens.ingest.mapping import Mapping
+from shoplens.ingest.mapping import Mapping, UnknownStatus
 from shoplens.ingest.overlap import SeenLines
 from shoplens.ingest.quality import QualityReport, write_report
 from shoplens.ingest.raw import RawTable
@@ -61,6 +61,8 @@ class ImportOptions:
     with ``fx_rates``). See :mod:`shoplens.ingest.currency`."""
     fx_rates: FxRates | None = None
     """``--fx-rates``: convert orders in other currencies to the reporting currency."""
+    unknown_status: UnknownStatus | None = None
+    """``--unknown-status``: overrides the mapping's ``[status] unknown``."""
     max_bad_share: float | None = None
     """Overrides the mapping's ``max_bad_share``."""
     shop_timezone: str = "UTC"
@@ -144,6 +146,7 @@ def import_into(
                     seen=seen,
                     keep_currency=opts.keep_currency,
                     fx=opts.fx_rates,
+                    unknown_status=opts.unknown_status,
                 )
             )
         write_staged(con, staged, started)

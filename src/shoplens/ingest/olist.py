@@ -34,8 +34,9 @@ Rules:
   ``customer_unique_id`` is a ``missing_value`` (dropped).
 - **Status.** ``canceled`` and ``unavailable`` -> ``cancelled``; ``delivered``,
   ``shipped``, ``invoiced``, ``processing``, ``approved`` and ``created`` ->
-  ``completed`` (placed and not cancelled: the sale stands); any other value is
-  ``completed`` and an ``unknown_status`` finding. Olist has no return status, so no
+  ``completed`` (placed and not cancelled: the sale stands); any other value is an
+  ``unknown_status`` finding and refuses the import unless ``--unknown-status`` says
+  how to count it. Olist has no return status, so no
   order is ``returned``.
 - **Lines.** Each ``order_items`` row is one unit: quantity 1, ``unit_price = price``;
   ``line_no`` numbers the lines of an order by ``order_item_id`` (equal to it in the
@@ -309,6 +310,7 @@ class _Cleaner:
                 {"now": self.now},
                 self.temps,
                 max_bad_share=_DEFAULT_MAX_BAD_SHARE if limit is None else limit,
+                refuse_unknown_status=self.opts.unknown_status is None,
             )
         except BaseException:
             staged.drop(con)
@@ -385,13 +387,15 @@ class _Cleaner:
             ") SELECT o.*, c.customer_id, c.city,"
             " o.olist_customer IS NOT NULL AND c.olist_customer IS NULL AS orphan,"
             " CASE WHEN lower(status_raw) IN (SELECT unnest($cancelled)) THEN 'cancelled'"
-            " ELSE 'completed' END AS status,"
+            " WHEN status_raw IS NULL OR lower(status_raw) NOT IN (SELECT unnest($known))"
+            " THEN $unknown_as ELSE 'completed' END AS status,"
             " status_raw IS NULL OR lower(status_raw) NOT IN (SELECT unnest($known))"
             " AS unknown_status"
             " FROM o LEFT JOIN c USING (olist_customer)",
             {
                 "cancelled": list(CANCELLED_STATUSES),
                 "known": [*CANCELLED_STATUSES, *COMPLETED_STATUSES],
+                "unknown_as": self.opts.unknown_status or "completed",
             },
         )
         con.execute(
@@ -506,7 +510,7 @@ class _Cleaner:
             f" FROM {t_order} WHERE order_id NOT IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'unknown_status', {self.src('orders')}, first_row,"
             f" {self.col('orders', 'order_status')}, status_raw,"
-            " 'status value not known for Olist: counted as completed'"
+            f" {sql_string(self._unknown_message())}"
             f" FROM {t_order} WHERE unknown_status"
             f" AND order_id IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'untranslated_category', {self.src('products')}, min(first_row),"
@@ -525,6 +529,10 @@ class _Cleaner:
             " CAST(order_ts AS VARCHAR), 'order date after the import: kept'"
             f" FROM {s.orders} WHERE order_ts > $now",
         ]
+
+    def _unknown_message(self) -> str:
+        unknown = self.opts.unknown_status
+        return "status value not known for Olist" + (f": counted as {unknown}" if unknown else "")
 
     def _row_findings(self, role: str, table: str, what: str) -> str:
         """Findings of the rows of ``table`` with a ``problem`` (except orphans)."""
