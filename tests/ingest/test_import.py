@@ -358,7 +358,10 @@ def test_import_into_simulated_store_upserts_and_keeps_other_columns(
                       "unit_price": 1, "line_no": 1}],
     )  # fmt: skip
     src = write(tmp_path, "uci.csv", UCI_CSV)
-    import_file(src, store, PRESETS["order-lines"], UCI_OPTS)
+    # customer 13085's country differs (UK): merged only when asked
+    opts = ImportOptions(max_bad_share=0.1, merge_customers=True)
+    (rep,) = import_file(src, store, PRESETS["order-lines"], opts)
+    assert (rep.merged_customers, rep.changed_customers) == (1, 1)
     con = duckdb.connect(str(store), read_only=True)
     assert rows(con, "SELECT * FROM customers WHERE customer_id = '13085'") == [
         ("13085", utc("2009-05-01 00:00"), "United Kingdom", None, 40, None, None, None, None)

@@ -323,3 +323,49 @@ def test_classify_status(value: str, status: str | None) -> None:
     from shoplens.ingest.infer import classify_status
 
     assert classify_status(value) == status
+
+
+# --- 6. customers already in the store ---------------------------------------------------
+
+UCI_CUSTOMERS_CSV = """\
+Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country
+536365,85123A,HEART,6,2010-12-01 08:26:00,2.55,12348.0,Finland
+536366,22633,WARMER,6,2010-12-01 08:28:00,1.85,12349.0,Italy
+536367,22633,WARMER,2,2010-12-01 09:00:00,1.85,12350.0,Norway
+"""
+
+
+def test_customers_of_another_shop_are_not_merged_silently(make_store, tmp_path: Path) -> None:
+    # a simulated shop whose customer ids 12348 and 12349 are also UCI customer ids
+    store = make_store(
+        customers=[
+            {"customer_id": "12348", "signup_ts": "2024-03-01 10:00", "country": "DE"},
+            {"customer_id": "12349", "signup_ts": "2024-04-01 10:00", "country": "FR"},
+        ],
+        orders=[{"order_id": "o1", "customer_id": "12348", "order_ts": "2024-03-01 10:00"}],
+        order_items=[{"order_id": "o1", "product_id": "p", "quantity": 1, "unit_price": 5}],
+    )
+    src = tmp_path / "uci.csv"
+    src.write_text(UCI_CUSTOMERS_CSV)
+    with pytest.raises(InputError) as err:
+        import_file(src, store, UCI)
+    msg = str(err.value)
+    assert "2 of the 2 customers of this import that are already in the store" in msg
+    assert "customer 12348: country DE -> Finland, signup 2024-03-01 -> 2010-12-01" in msg
+    assert "--merge-customers" in msg
+    con = open_store(store, read_only=True)
+    assert rows(con, "SELECT count(*) FROM orders") == [(1,)]
+    con.close()
+
+    (rep,) = import_file(src, store, UCI, ImportOptions(merge_customers=True))
+    assert (rep.customers, rep.merged_customers, rep.changed_customers) == (3, 2, 2)
+    changed = [f for f in rep.findings if f.kind == "changed_customer"]
+    assert [(f.value, f.message) for f in changed] == [
+        ("12348", "customer already in the store, merged: country DE -> Finland,"
+                  " signup 2024-03-01 -> 2010-12-01"),
+        ("12349", "customer already in the store, merged: country FR -> Italy,"
+                  " signup 2024-04-01 -> 2010-12-01"),
+    ]  # fmt: skip
+    # the same file again: every customer merged, none changed, no refusal
+    (again,) = import_file(src, store, UCI)
+    assert (again.merged_customers, again.changed_customers) == (3, 0)

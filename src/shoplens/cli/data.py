@@ -174,6 +174,14 @@ def import_cmd(
             " cancelled or returned [default: refuse the import].",
         ),
     ] = None,
+    merge_customers: Annotated[
+        bool,
+        typer.Option(
+            "--merge-customers",
+            help="Merge customers whose id is already in the store even when most of them"
+            " differ in country, name or email (another shop's data).",
+        ),
+    ] = False,
     store_path: StoreOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="MongoDB: replace an existing store.")
@@ -229,6 +237,7 @@ def import_cmd(
         shop_timezone=settings.timezone,
         keep_currency=currency,
         unknown_status=_unknown_status(unknown_status),
+        merge_customers=merge_customers,
         fx_rates=None if fx_rates is None else ingest.load_fx_rates(fx_rates),
     )
     t0 = time.perf_counter()

@@ -26,13 +26,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shoplens.errors import InputError, StoreError
 from shoplens.ingest.clean import Staged, clean_raw
 from shoplens.ingest.currency import FxRates, check_store_currency
 from shoplens.ingest.mapping import Mapping, UnknownStatus
+from shoplens.ingest.merge import customer_merges, refuse_other_shop
 from shoplens.ingest.overlap import SeenLines
-from shoplens.ingest.quality import QualityReport, write_report
+from shoplens.ingest.quality import EXAMPLES_PER_KIND, Finding, QualityReport, write_report
 from shoplens.ingest.raw import RawTable
 from shoplens.ingest.read_staging import ident
 from shoplens.store.db import (
@@ -63,6 +65,9 @@ class ImportOptions:
     """``--fx-rates``: convert orders in other currencies to the reporting currency."""
     unknown_status: UnknownStatus | None = None
     """``--unknown-status``: overrides the mapping's ``[status] unknown``."""
+    merge_customers: bool = False
+    """``--merge-customers``: merge customers whose id is in the store even when most
+    of them differ in country, name or email (see :mod:`shoplens.ingest.merge`)."""
     max_bad_share: float | None = None
     """Overrides the mapping's ``max_bad_share``."""
     shop_timezone: str = "UTC"
@@ -149,7 +154,7 @@ def import_into(
                     unknown_status=opts.unknown_status,
                 )
             )
-        write_staged(con, staged, started)
+        write_staged(con, staged, started, merge_customers=opts.merge_customers)
     finally:
         if seen is not None:
             seen.drop()
@@ -160,8 +165,20 @@ def import_into(
     return [s.report for s in staged]
 
 
-def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: datetime) -> None:
+def write_staged(
+    con: duckdb.DuckDBPyConnection,
+    staged: list[Staged],
+    started: datetime,
+    *,
+    merge_customers: bool = False,
+) -> None:
     """Write staged canonical tables and their reports to the store in one transaction.
+
+    Refused (nothing written) when the import's orders are in another currency than the
+    store's (:func:`~shoplens.ingest.currency.check_store_currency`), or when most of the
+    customers it shares with the store differ from the stored ones, unless
+    ``merge_customers`` (:mod:`shoplens.ingest.merge`); the reports count the merged and
+    changed customers.
 
     The stored lines of every order of the import are deleted first, once: an order in
     several staged sources (sheets of one workbook) keeps the lines of all of them, its
@@ -175,14 +192,28 @@ def write_staged(con: duckdb.DuckDBPyConnection, staged: list[Staged], started: 
     try:
         _create_missing(con)
         check_store_currency(con, [s.orders for s in staged])
+        merges = [customer_merges(con, s.customers, s.report.source) for s in staged]
+        if not merge_customers:
+            for s, m in zip(staged, merges, strict=True):
+                refuse_other_shop(m, s.report.source)
         if staged:
             orders = " UNION ".join(f"SELECT order_id FROM {s.orders}" for s in staged)
             con.execute(f"DELETE FROM order_items WHERE order_id IN ({orders})")
-        for s in staged:
+        for s, m in zip(staged, merges, strict=True):
             _upsert(con, s)
             s.report.started_at = started
             s.report.finished_at = datetime.now(UTC)
-            write_report(con, s.report, s.findings)
+            s.report.merged_customers, s.report.changed_customers = m.merged, m.changed
+            s.report.findings += [Finding(**r) for r in m.findings.to_pylist()[:EXAMPLES_PER_KIND]]
+            findings = s.findings
+            if m.findings.num_rows:
+                extra = m.findings.select(["kind", "source", "row", "column", "value", "message"])
+                findings = (
+                    pa.concat_tables([s.findings, extra.cast(s.findings.schema)])
+                    if s.findings.num_columns
+                    else extra
+                )
+            write_report(con, s.report, findings)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -237,7 +237,7 @@ def import_olist_into(
             by_role[role] = raw
         directory = next(iter(files.values())).parent
         staged = _Cleaner(con, by_role, directory, opts, now).run()
-        write_staged(con, [staged], started)
+        write_staged(con, [staged], started, merge_customers=opts.merge_customers)
         return [staged.report]
     finally:
         if staged is not None:

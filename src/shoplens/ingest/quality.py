@@ -38,6 +38,10 @@ orphan_order          no       Olist: the order's customer is not in the custome
                                kept as a guest order
 untranslated_category no       Olist: a category without an English name, kept in
                                Portuguese (one finding per category)
+other_currency        yes      an order in another currency than ``--currency``
+converted_currency    no       an order converted with ``--fx-rates``
+changed_customer      no       a customer already in the store whose country, name,
+                               email, city or signup the import changes (merged)
 ===================== ======== =========================================================
 
 ``bad_rows`` (missing_value + unparseable + invalid_value + out_of_range) plus ``orphan_lines`` over
