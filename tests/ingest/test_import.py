@@ -313,7 +313,9 @@ def test_failing_import_leaves_store_unchanged(tmp_path: Path) -> None:
     store, _ = import_uci(tmp_path)
     before = snapshot(store)
     # too many bad rows: fails while cleaning
-    with pytest.raises(InputError, match=r"uci.csv, row 10, column 'InvoiceDate'.*max_bad_share"):
+    with pytest.raises(
+        InputError, match=r"uci.csv, row 10, column 'InvoiceDate'.*--max-bad-share 0.08"
+    ):
         import_file(tmp_path / "uci.csv", store, PRESETS["order-lines"])
     assert snapshot(store) == before
     # fails in the middle of the write transaction, after the upserts

@@ -387,5 +387,21 @@ def test_default_max_bad_share_is_the_mappings(tmp_path: Path) -> None:
 
     default = Mapping.model_fields["max_bad_share"].default
     # 1 orphan line of 37 rows: 2.7%, over the default
-    with pytest.raises(InputError, match=rf"more than max_bad_share {default:.1%}"):
+    with pytest.raises(InputError, match=rf"more than the allowed {default:.1%}"):
         import_olist(write_olist(tmp_path), tmp_path / "s.duckdb")
+
+
+def test_a_partial_export_says_at_once_how_to_import_anyway(tmp_path: Path) -> None:
+    # regression (#6): independent slices of each table, most lines without their order;
+    # the error named the setting max_bad_share, not the option to go on
+    items = OLIST["olist_order_items_dataset.csv"].splitlines()
+    extra = [f"x{i},1,P2,s2,2017-04-06 12:00:00,50.00,8.00" for i in range(20)]
+    folder = write_olist(tmp_path, olist_order_items_dataset="\n".join(items + extra) + "\n")
+    with pytest.raises(InputError) as info:
+        import_olist(folder, tmp_path / "s.duckdb")
+    msg = str(info.value)
+    assert "21 of 57 rows (36.8%) are unusable (lines whose order is not imported: 21)" in msg
+    assert msg.endswith("to import the other rows anyway, rerun with --max-bad-share 0.37")
+    assert "max_bad_share" not in msg
+    (rep,) = import_olist(folder, tmp_path / "s.duckdb", ImportOptions(max_bad_share=0.37))
+    assert (rep.orphan_lines, rep.lines) == (21, 9)

@@ -44,6 +44,7 @@ Steps, in order (each counted in the report):
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -751,6 +752,50 @@ def _refuse_unknown_status(con: duckdb.DuckDBPyConnection, found: str, rep: Qual
     )
 
 
+# the bad-share kinds, how the refusal names them
+_BAD_KINDS = {
+    "missing_value": ("missing_values", "missing values"),
+    "unparseable": ("unparseable_values", "not a number or date"),
+    "out_of_range": ("out_of_range_values", "out of range"),
+    "invalid_value": ("invalid_values", "invalid values"),
+    "orphan_line": ("orphan_lines", "lines whose order is not imported"),
+}
+
+
+def _refuse_bad_share(
+    rep: QualityReport, usable: int, max_bad_share: float, prefer: tuple[str, ...]
+) -> None:
+    """Raise the error of too many unusable rows: how many of which kind, the first of
+    the most common kind, and the ``--max-bad-share`` that imports the rest anyway."""
+    counts = {k: getattr(rep, attr) for k, (attr, _) in _BAD_KINDS.items()}
+    if rep.lines:
+        parts = "; ".join(f"{_BAD_KINDS[k][1]}: {n:,}" for k, n in counts.items() if n)
+        above = math.ceil(rep.bad_share * 100) / 100
+        what = (
+            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%}) are"
+            f" unusable ({parts}), more than the allowed {max_bad_share:.1%}"
+        )
+        hint = f"; to import the other rows anyway, rerun with --max-bad-share {above:g}"
+    else:
+        what, hint = "no usable order lines", ""
+    # the first finding of the most common kind (ties: in ``prefer`` order)
+    ranked = sorted(
+        {f.kind for f in rep.findings if f.kind in prefer},
+        key=lambda k: (-counts.get(k, 0), prefer.index(k)),
+    )
+    first = next((f for f in rep.findings if ranked and f.kind == ranked[0]), None)
+    if first is None:
+        first = rep.findings[0] if rep.findings else None
+    if first is None:
+        raise InputError(what + hint, source=rep.source)
+    raise InputError(
+        f"{what}; first: {first.message} (value {first.value!r}){hint}",
+        source=first.source,
+        row=first.row,
+        column=first.column,
+    )
+
+
 def finish_staged(
     con: duckdb.DuckDBPyConnection,
     staged: Staged,
@@ -824,25 +869,7 @@ def finish_staged(
 
     rep.findings = [Finding(*r) for r in con.execute(first_per_kind(EXAMPLES_PER_KIND)).fetchall()]
     if rep.bad_share > max_bad_share or rep.lines == 0:
-        what = (
-            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
-            f" are unusable, more than max_bad_share {max_bad_share:.1%}"
-            if rep.lines
-            else "no usable order lines"
-        )
-        first = min(
-            (f for f in rep.findings if f.kind in prefer),
-            key=lambda f: prefer.index(f.kind),
-            default=rep.findings[0] if rep.findings else None,
-        )
-        if first is None:
-            raise InputError(what, source=rep.source)
-        raise InputError(
-            f"{what}; first: {first.message} (value {first.value!r})",
-            source=first.source,
-            row=first.row,
-            column=first.column,
-        )
+        _refuse_bad_share(rep, usable, max_bad_share, prefer)
     if refuse_unknown_status and rep.unknown_status_orders:
         _refuse_unknown_status(con, t_found, rep)
     stored = con.sql(first_per_kind(STORED_PER_KIND)).to_arrow_table()
