@@ -21,7 +21,9 @@ UCI_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", 
               "Customer ID", "Country"]  # fmt: skip
 
 
-def write_book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+def write_book(
+    path: Path, sheets: dict[str, list[list[object]]], header: list[str] = UCI_HEADER
+) -> Path:
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -30,7 +32,7 @@ def write_book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     book.remove(first)
     for title, data in sheets.items():
         sheet = book.create_sheet(title)
-        sheet.append(UCI_HEADER)
+        sheet.append(header)
         for r in data:
             sheet.append(r)
     book.save(path)
@@ -369,3 +371,42 @@ def test_customers_of_another_shop_are_not_merged_silently(make_store, tmp_path:
     # the same file again: every customer merged, none changed, no refusal
     (again,) = import_file(src, store, UCI)
     assert (again.merged_customers, again.changed_customers) == (3, 0)
+
+
+# --- 15. messages: unsaved formulas, no DuckDB type names --------------------------------
+
+
+def test_excel_formula_without_saved_value_is_named_as_such(tmp_path: Path) -> None:
+    line = uci_line("1", "A", 2, "2024-01-05 10:00:00", 1.5, "7")
+    formula = uci_line("2", "B", 1, "2024-01-06 10:00:00", 0, "7")
+    formula[5] = "=F2*2"  # openpyxl saves the formula, no value: as a program would
+    book = write_book(tmp_path / "book.xlsx", {"Orders": [line, formula]})
+    with pytest.raises(InputError) as err:
+        import_file(book, tmp_path / "s.duckdb", UCI)
+    assert str(err.value) == (
+        "book.xlsx[Orders], row 3, column 'Price': formula without a saved value:"
+        " open and save the file in Excel (1 such cells in this column)"
+    )
+    # a formula in a column the mapping does not read is no concern
+    book = write_book(
+        tmp_path / "other.xlsx", {"Orders": [[*line, "=1+1"]]}, [*UCI_HEADER, "Check"]
+    )
+    (rep,) = import_file(book, tmp_path / "s.duckdb", UCI)
+    assert rep.lines == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [("18446744073709551615", "number"), ("-1.5", "number"), ('"x"', "string"),
+     ("true", "boolean"), ("null", "null")],
+)  # fmt: skip
+def test_json_messages_use_json_words(tmp_path: Path, line: str, kind: str) -> None:
+    from shoplens.ingest.readers import read_raw
+
+    src = tmp_path / "o.jsonl"
+    src.write_text('{"a": 1}\n' + line + "\n")
+    con = duckdb.connect()
+    with pytest.raises(InputError) as err:
+        read_raw(con, src)
+    con.close()
+    assert f"row 2: a JSON {kind} where an object was expected" in str(err.value)

@@ -285,6 +285,7 @@ def clean_raw(
     one of them has is a duplicate, see :mod:`shoplens.ingest.overlap`).
     """
     cols = mapping.resolve(raw.columns, raw.source)
+    refuse_unsaved_formulas(raw, cols)
     if unknown_status is not None:
         status = mapping.status.model_copy(update={"unknown": unknown_status})
         mapping = mapping.model_copy(update={"status": status})
@@ -314,6 +315,21 @@ def clean_raw(
         raise
     finally:
         temps.drop()
+
+
+def refuse_unsaved_formulas(raw: RawTable, cols: dict[str, str]) -> None:
+    """Excel cells of a mapped column holding a formula without a saved value: an error
+    (their value is unknown, not missing)."""
+    hit = [(raw.unsaved_formulas[c], c) for c in cols.values() if c in raw.unsaved_formulas]
+    if hit:
+        (n, row), column = min(hit, key=lambda h: h[0][1])
+        raise InputError(
+            f"formula without a saved value: open and save the file in Excel ({n:,} such"
+            " cells in this column)",
+            source=raw.source,
+            row=row,
+            column=column,
+        )
 
 
 def _clean(
