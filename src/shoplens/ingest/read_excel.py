@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from xml.etree import ElementTree
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import duckdb
 import openpyxl
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 import pyarrow as pa
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
@@ -188,8 +188,8 @@ def _stage_sheet(
     for r, c in sorted(unsaved or ()):
         j = c - 1
         if r in data_rows and j in keep:
-            n, first = formulas.get(names[j], (0, r))
-            formulas[names[j]] = (n + 1, first)
+            cells, first = formulas.get(names[j], (0, r))
+            formulas[names[j]] = (cells + 1, first)
     view = f"{new_table(con, base)}__arrow"
     select = ", ".join(f"c{k} AS {ident(names[j])}" for k, j in enumerate(keep))
     con.register(view, pa.table(columns))
