@@ -410,3 +410,41 @@ def test_json_messages_use_json_words(tmp_path: Path, line: str, kind: str) -> N
         read_raw(con, src)
     con.close()
     assert f"row 2: a JSON {kind} where an object was expected" in str(err.value)
+
+
+# --- 17. progress -------------------------------------------------------------------------
+
+
+def test_import_reports_progress_by_stage(tmp_path: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    book = online_retail_ii_book(tmp_path)
+    import_file(book, tmp_path / "s.duckdb", UCI, on_progress=lambda *a: calls.append(a))
+    stages = [c[0] for c in calls]
+    assert stages[:2] == ["reading", "reading"]
+    assert stages[-2:] == ["writing", "writing"]
+    cleaning = [c for c in calls if c[0] == "cleaning"]
+    # two sheets, every cleaning step ticks: done runs 1..total
+    assert [c[1] for c in cleaning] == list(range(1, cleaning[0][2] + 1))
+    assert cleaning[-1][1] == cleaning[-1][2] > 2
+
+
+def test_import_command_draws_a_progress_bar_on_a_terminal(capsys, tmp_path: Path) -> None:
+    import io
+    from unittest.mock import patch
+
+    from rich.console import Console
+
+    from shoplens.cli import core
+    from tests.test_cli import run
+
+    src = tmp_path / "big.csv"
+    src.write_text(BIG_ORDERS_CSV)
+    screen = io.StringIO()
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    with patch.object(core, "err", terminal):
+        code, out, _ = run(capsys, "import", str(src), "--preset", "order-lines",
+                           "--store", str(tmp_path / "s.duckdb"))  # fmt: skip
+    assert code == 0
+    assert "imported 4 order lines" in out
+    assert "cleaning" in screen.getvalue()
+    assert "writing" in screen.getvalue()

@@ -241,10 +241,13 @@ def import_cmd(
         fx_rates=None if fx_rates is None else ingest.load_fx_rates(fx_rates),
     )
     t0 = time.perf_counter()
-    if mapping is None:
-        reports = ingest.import_olist(file, settings.store, options)
-    else:
-        reports = ingest.import_file(file, settings.store, mapping, options)
+    with _progress(quiet=as_json) as on_progress:
+        if mapping is None:
+            reports = ingest.import_olist(file, settings.store, options, on_progress=on_progress)
+        else:
+            reports = ingest.import_file(
+                file, settings.store, mapping, options, on_progress=on_progress
+            )
     elapsed = time.perf_counter() - t0
     if as_json:
         out.print_json(ingest.report_json(reports))

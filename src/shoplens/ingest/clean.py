@@ -46,6 +46,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -72,6 +73,8 @@ DATE_FAMILIES = ("iso", "us", "day-first", "excel")
 OUTLIER_MADS = 10
 
 _counter = itertools.count(1)
+CLEAN_STEPS = 6
+"""How many times :func:`clean_raw` calls ``on_step``."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,7 @@ def clean_raw(
     keep_currency: str | None = None,
     fx: FxRates | None = None,
     unknown_status: UnknownStatus | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> Staged:
     """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
 
@@ -279,6 +283,7 @@ def clean_raw(
     currency; ``keep_currency`` and ``fx`` say what to do with orders in several
     currencies (:mod:`shoplens.ingest.currency`; without them, several currencies are an
     error). ``unknown_status`` overrides the mapping's ``[status] unknown``.
+    ``on_step`` is called after each of the :data:`CLEAN_STEPS` steps (progress).
     Raises :class:`InputError` when the mapping does not fit the source,
     dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
     the rows are unusable. ``seen``: the lines of the import's earlier sources (a line
@@ -309,7 +314,10 @@ def clean_raw(
         raise InputError("no data rows (empty file or header only)", source=raw.source)
     temps = TempTables(con, tag)
     try:
-        return _clean(con, raw, mapping, cols, tz, policy, share_limit, now, staged, temps, seen)
+        return _clean(
+            con, raw, mapping, cols, tz, policy, share_limit, now, staged, temps, seen,
+            on_step or (lambda: None),
+        )  # fmt: skip
     except BaseException:
         staged.drop(con)
         raise
@@ -344,6 +352,7 @@ def _clean(
     staged: Staged,
     temps: TempTables,
     seen: SeenLines | None,
+    step: Callable[[], None],
 ) -> Staged:
     """The body of :func:`clean_raw`: TEMP tables from ``temps``, dropped by the caller."""
     rep = staged.report
@@ -353,6 +362,7 @@ def _clean(
     # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
     rep.empty_rows, rep.duplicate_rows, rep.overlap_rows = stage_rows(con, raw, cols, t_rows, seen)
 
+    step()
     # 3: dates and numbers
     fmt = mapping.date_format
     family = (
@@ -389,6 +399,7 @@ def _clean(
     )
     rep.dates_parsed = scalar_int(con, f"SELECT count(order_ts) FROM {t_parsed}")
 
+    step()
     # 4-5: orders
     prefix = mapping.status.order_id_prefix
     status_rules = mapping.status
@@ -424,6 +435,7 @@ def _clean(
         },
     )
     check_currencies(con, t_orders, policy, raw.source, cols.get("currency"))
+    step()
     # lines: drop orphans and mixed-sign negatives, number per order
     con.execute(
         f"CREATE TEMP TABLE {t_lines} AS SELECT p.*, o.status, o.order_ts AS o_ts,"
@@ -435,6 +447,7 @@ def _clean(
         f" FROM {t_parsed} AS p JOIN {t_orders} AS o ON o.order_id = p.v_order_id"
         " WHERE p.problem IS NULL"
     )
+    step()
     if policy.fx is not None:
         _check_converted(con, t_lines, raw.source, cols["unit_price"])
     con.execute(
@@ -446,6 +459,7 @@ def _clean(
         f" __row, o_ts AS order_ts, {v('product_name')} AS v_product_name,"
         f" {v('category')} AS v_category FROM {t_lines} WHERE drop_reason IS NULL"
     )
+    step()
     stored_currency = "o.cur" if policy.fx is None else sql_string(policy.reporting)
     order_discount = f"round(coalesce(o.order_discount, 0) * {policy.rate_sql('o.cur')}, 2)"
     con.execute(
@@ -476,6 +490,7 @@ def _clean(
         f" FROM {staged.order_items} GROUP BY product_id"
     )
 
+    step()
     sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now, policy)
     # the bad-value kinds in the order of the sorted findings: the first such finding
     return finish_staged(

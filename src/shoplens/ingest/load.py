@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from shoplens.errors import InputError, StoreError
-from shoplens.ingest.clean import Staged, clean_raw
+from shoplens.ingest.clean import CLEAN_STEPS, Staged, clean_raw
 from shoplens.ingest.currency import FxRates, check_store_currency
 from shoplens.ingest.mapping import Mapping, UnknownStatus
 from shoplens.ingest.merge import customer_merges, refuse_other_shop
@@ -74,11 +74,17 @@ class ImportOptions:
     """The store's time zone: the default zone of source timestamps."""
 
 
+Progress = Callable[[str, int, int], None]
+"""``on_progress(stage, done, total)``: the stages are ``reading``, ``cleaning``, ``writing``."""
+
+
 def import_file(
     path: str | Path,
     store: str | Path,
     mapping: Mapping,
     options: ImportOptions | None = None,
+    *,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Import ``path`` into ``store`` (created if missing); one report per source table."""
     from shoplens.ingest.readers import read_raw
@@ -88,11 +94,15 @@ def import_file(
     if not path.exists():
         raise InputError("file not found", source=str(path))
 
+    progress = on_progress or _no_progress
+
     def work(con: duckdb.DuckDBPyConnection) -> list[QualityReport]:
+        progress("reading", 0, 1)
         raws = read_raw(
             con, path, sheet=opts.sheet, encoding=opts.encoding, delimiter=opts.delimiter
         )
-        return import_into(con, raws, mapping, opts)
+        progress("reading", 1, 1)
+        return import_into(con, raws, mapping, opts, on_progress=progress)
 
     return run_import(store, opts, work)
 
@@ -130,9 +140,18 @@ def import_into(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Clean every staged source, then write them all to the store in one transaction."""
     opts = options or ImportOptions()
+    progress = on_progress or _no_progress
+    total, done = len(raws) * CLEAN_STEPS, 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        progress("cleaning", done, total)
+
     started = datetime.now(UTC)
     staged: list[Staged] = []
     # lines of several sources (sheets) that are exact copies of each other count once
@@ -152,9 +171,12 @@ def import_into(
                     keep_currency=opts.keep_currency,
                     fx=opts.fx_rates,
                     unknown_status=opts.unknown_status,
+                    on_step=step,
                 )
             )
+        progress("writing", 0, 1)
         write_staged(con, staged, started, merge_customers=opts.merge_customers)
+        progress("writing", 1, 1)
     finally:
         if seen is not None:
             seen.drop()
@@ -163,6 +185,10 @@ def import_into(
         for raw in raws:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(raw.table)}")
     return [s.report for s in staged]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
 
 
 def write_staged(

@@ -102,7 +102,7 @@ from shoplens.ingest.clean import (
     sql_string,
     stage_rows,
 )
-from shoplens.ingest.load import ImportOptions, run_import, write_staged
+from shoplens.ingest.load import ImportOptions, Progress, run_import, write_staged
 from shoplens.ingest.mapping import Mapping
 from shoplens.ingest.quality import QualityReport
 from shoplens.ingest.raw import RawTable
@@ -169,6 +169,7 @@ def import_olist(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Import an Olist directory into ``store`` (created if missing); one report.
 
@@ -179,7 +180,11 @@ def import_olist(
     directory = Path(directory)
     opts = options or ImportOptions()
     files = locate_files(directory)
-    return run_import(store, opts, lambda con: import_olist_into(con, files, opts, now=now))
+    return run_import(
+        store,
+        opts,
+        lambda con: import_olist_into(con, files, opts, now=now, on_progress=on_progress),
+    )
 
 
 def locate_files(directory: Path) -> dict[str, Path]:
@@ -213,6 +218,7 @@ def import_olist_into(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Stage, clean and write the Olist ``files`` (from :func:`locate_files`) on ``con``."""
     from shoplens.ingest.readers import read_raw
@@ -229,15 +235,22 @@ def import_olist_into(
     staged: Staged | None = None
     try:
         by_role: dict[str, RawTable] = {}
-        for role, path in files.items():
+        progress = on_progress or (lambda stage, done, total: None)
+        for i, (role, path) in enumerate(files.items()):
+            progress("reading", i, len(files))
             (raw,) = read_raw(
                 con, path, encoding=opts.encoding, delimiter=opts.delimiter, name=f"olist_{role}"
             )
             raws.append(raw)
             by_role[role] = raw
+        progress("reading", len(files), len(files))
         directory = next(iter(files.values())).parent
+        progress("cleaning", 0, 1)
         staged = _Cleaner(con, by_role, directory, opts, now).run()
+        progress("cleaning", 1, 1)
+        progress("writing", 0, 1)
         write_staged(con, [staged], started, merge_customers=opts.merge_customers)
+        progress("writing", 1, 1)
         return [staged.report]
     finally:
         if staged is not None:
