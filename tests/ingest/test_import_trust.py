@@ -448,3 +448,40 @@ def test_import_command_draws_a_progress_bar_on_a_terminal(capsys, tmp_path: Pat
     assert "imported 4 order lines" in out
     assert "cleaning" in screen.getvalue()
     assert "writing" in screen.getvalue()
+
+
+# --- scale: bounded memory ----------------------------------------------------------------
+
+
+def test_import_runs_within_a_memory_limit_and_cleans_its_spill_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from shoplens.errors import InvalidParameterError
+    from shoplens.ingest.spill import bounded_memory
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    con.execute("SET memory_limit = '500MB'")
+    with bounded_memory(con, "64MB"):
+        ((limit, spill),) = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()
+        assert limit == "61.0 MiB"
+        assert Path(spill).parent == tmp_path / "tmp"
+        assert Path(spill).is_dir()
+    # restored (through DuckDB's rounded display of it)
+    ((restored,),) = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    assert restored.startswith("476.")
+    con.close()
+    assert list((tmp_path / "tmp").iterdir()) == []  # the spill directory is gone
+
+    src = tmp_path / "big.csv"
+    src.write_text(BIG_ORDERS_CSV)
+    (rep,) = import_file(src, tmp_path / "s.duckdb", UCI, ImportOptions(memory_limit="64MB"))
+    assert rep.lines == 4
+    assert list((tmp_path / "tmp").iterdir()) == []
+    with pytest.raises(InvalidParameterError, match="'lots' is not a size"):
+        import_file(src, tmp_path / "t.duckdb", UCI, ImportOptions(memory_limit="lots"))

@@ -37,6 +37,7 @@ from shoplens.ingest.overlap import SeenLines
 from shoplens.ingest.quality import EXAMPLES_PER_KIND, Finding, QualityReport, write_report
 from shoplens.ingest.raw import RawTable
 from shoplens.ingest.read_staging import ident
+from shoplens.ingest.spill import DEFAULT_MEMORY_LIMIT, bounded_memory
 from shoplens.store.db import (
     create_tables,
     drop_cached_tables,
@@ -65,6 +66,9 @@ class ImportOptions:
     """``--fx-rates``: convert orders in other currencies to the reporting currency."""
     unknown_status: UnknownStatus | None = None
     """``--unknown-status``: overrides the mapping's ``[status] unknown``."""
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+    """What DuckDB may hold in memory; the rest spills to disk (:mod:`shoplens.ingest.spill`).
+    None: DuckDB's default (80% of the machine's memory)."""
     merge_customers: bool = False
     """``--merge-customers``: merge customers whose id is in the store even when most
     of them differ in country, name or email (see :mod:`shoplens.ingest.merge`)."""
@@ -121,13 +125,15 @@ def run_import(
     if store.exists():
         con = open_store(store, timezone=options.shop_timezone)
         try:
-            return work(con)
+            with bounded_memory(con, options.memory_limit):
+                return work(con)
         finally:
             con.close()
     reports: list[QualityReport] = []
 
     def build(con: duckdb.DuckDBPyConnection) -> None:
-        reports.extend(work(con))
+        with bounded_memory(con, options.memory_limit):
+            reports.extend(work(con))
 
     write_new_store(store, build)
     return reports
