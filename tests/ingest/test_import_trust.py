@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -485,3 +486,30 @@ def test_import_runs_within_a_memory_limit_and_cleans_its_spill_directory(
     assert list((tmp_path / "tmp").iterdir()) == []
     with pytest.raises(InvalidParameterError, match="'lots' is not a size"):
         import_file(src, tmp_path / "t.duckdb", UCI, ImportOptions(memory_limit="lots"))
+
+
+def test_import_command_options_for_currencies_statuses_and_customers(
+    capsys, tmp_path: Path
+) -> None:
+    from tests.test_cli import run
+
+    src = tmp_path / "shopify.csv"
+    src.write_text(MIXED_SHOPIFY_CSV)
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate_to_reporting\nUSD,0.9\n")
+    store = str(tmp_path / "s.duckdb")
+    base = ["import", str(src), "--preset", "shopify", "--store", store]
+    code, _, err = run(capsys, *base)
+    assert code == 1
+    assert "--currency EUR" in err
+    code, _, err = run(capsys, *base, "--unknown-status", "paid")
+    assert code != 0
+    assert "--unknown-status must be one of completed, cancelled, returned" in err
+    code, out, _ = run(capsys, *base, "--currency", "EUR", "--fx-rates", str(rates), "--json")
+    assert code == 0
+    (imp,) = json.loads(out)["imports"]
+    assert (imp["orders"], imp["converted_orders"]) == (4, 2)
+    code, out, _ = run(capsys, *base, "--currency", "EUR", "--fx-rates", str(rates),
+                       "--merge-customers", "--json")  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["imports"][0]["merged_customers"] == 4
