@@ -397,6 +397,7 @@ def _clean(
         f" FROM {t_rows})",
         params,
     )
+    con.execute(f"DROP TABLE {t_rows}")  # t_parsed has all of it
     rep.dates_parsed = scalar_int(con, f"SELECT count(order_ts) FROM {t_parsed}")
 
     step()
@@ -750,9 +751,27 @@ def outlier_threshold(table: str, column: str) -> str:
     No row when ``table`` is empty.
     """
     c = ident(column)
+    mad = median_sql(table, f"abs({c} - m)")
     return (
-        f"SELECT m + {OUTLIER_MADS} * greatest(median(abs({c} - m)), m)"
-        f" FROM {table}, (SELECT median({c}) AS m FROM {table}) GROUP BY m"
+        f"SELECT m + {OUTLIER_MADS} * greatest({mad}, m)"
+        f" FROM (SELECT CAST({median_sql(table, c)} AS DOUBLE) AS m) WHERE m IS NOT NULL"
+    )
+
+
+def median_sql(table: str, expr: str) -> str:
+    """A scalar subquery: the exact median of ``expr`` over ``table`` (the mean of the two
+    middle values, as DuckDB's ``median``), NULL when there is no value.
+
+    Computed from the counts of the distinct values, so its memory is bounded by the
+    number of distinct values: DuckDB's ``median`` keeps every value in memory and
+    cannot spill (it ran out of a 1 GB limit at 20M lines).
+    """
+    return (
+        "(SELECT (min(x) FILTER (WHERE cum > lo) + min(x) FILTER (WHERE cum > hi)) / 2"
+        " FROM (SELECT x, sum(n) OVER (ORDER BY x) AS cum,"
+        " floor((sum(n) OVER () - 1) / 2) AS lo, ceil((sum(n) OVER () - 1) / 2) AS hi"
+        f" FROM (SELECT {expr} AS x, count(*) AS n FROM {table} WHERE {expr} IS NOT NULL"
+        " GROUP BY 1)))"
     )
 
 

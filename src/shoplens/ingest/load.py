@@ -180,6 +180,8 @@ def import_into(
                     on_step=step,
                 )
             )
+            # cleaned: its text is not needed any more (frees memory, or spill space)
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(raw.table)}")
         progress("writing", 0, 1)
         write_staged(con, staged, started, merge_customers=opts.merge_customers)
         progress("writing", 1, 1)
