@@ -20,9 +20,15 @@ Each side runs in its own subprocess (its own peak RSS). Then both stored result
 compared: counts, every order (customer, status, timestamp), every line (product,
 quantity, price), every customer and product, and net revenue (quantity x price of
 completed orders) to the cent; the quality counts are printed side by side. Exit 1 if
-anything differs. Target: ours <= 15 s for 1M lines (wall), ratio printed.
+anything differs. Targets: ours <= 15 s for 1M lines (wall), ratio printed; peak RSS
+under 2 GB at any size (imports run in bounded memory: ``--memory-limit``, default
+the import's, see ``shoplens.ingest.spill``).
+
+At sizes where pandas would need more memory than the machine can spare (its frames
+grow with the file: ~0.75 GB per million lines), ``--no-baseline`` runs ours alone.
 
     .venv/bin/python benchmarks/bench_import.py [--lines N] [--quick] [--out FILE]
+        [--memory-limit 1GB] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ SCRIPT = Path(__file__).resolve()
 FULL_LINES = 1_000_000
 QUICK_LINES = 100_000
 TARGET_SECONDS = 15.0  # at 1M lines
+TARGET_RSS_MB = 2048.0  # at any size
 
 # --- the input -----------------------------------------------------------------------
 
@@ -193,14 +200,15 @@ def generate_csv(path: Path, lines: int, seed: int = 42) -> None:
 # --- workers (each in its own process) -------------------------------------------------
 
 
-def worker_ours(csv: Path, store: Path) -> dict[str, Any]:
+def worker_ours(csv: Path, store: Path, memory_limit: str | None) -> dict[str, Any]:
     # import_file imports the readers on first use: import them here, untimed, as the
     # baseline's pandas is imported before its clock starts
     import shoplens.ingest.readers  # noqa: F401
     from shoplens.ingest import PRESETS, ImportOptions, import_file
 
+    opts = ImportOptions() if memory_limit is None else ImportOptions(memory_limit=memory_limit)
     c0, t0 = time.process_time(), time.perf_counter()
-    (report,) = import_file(csv, store, PRESETS["order-lines"], ImportOptions())
+    (report,) = import_file(csv, store, PRESETS["order-lines"], opts)
     seconds = time.perf_counter() - t0
     return {
         "side": "ours",
@@ -375,6 +383,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--csv", type=Path, default=None, help="input CSV (generated if missing)")
     ap.add_argument("--regenerate", action="store_true", help="rewrite the CSV first")
     ap.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--memory-limit", default=None, help="DuckDB memory limit of our import (e.g. 1GB)"
+    )
+    ap.add_argument(
+        "--no-baseline", action="store_true", help="run ours only (large files: pandas OOM)"
+    )
     args = ap.parse_args(argv)
     if args.lines is None:
         args.lines = QUICK_LINES if args.quick else FULL_LINES
@@ -383,12 +397,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _report_ours_only(
+    args: argparse.Namespace, ours: dict[str, Any], store_mb: float, size_mb: float
+) -> int:
+    print()
+    print(f"input: {args.csv} ({fmt_int(args.lines)} lines, {size_mb:,.0f} MB)")
+    print_table(
+        ["side", "wall s", "CPU s", "peak RSS MB", "store MB", "lines"],
+        [
+            [
+                "ours (import_file -> DuckDB store)",
+                f"{ours['seconds']:.2f}",
+                f"{ours['cpu_seconds']:.2f}",
+                f"{ours['peak_rss_mb']:.0f}",
+                f"{store_mb:.0f}",
+                fmt_int(ours["counts"]["lines"]),
+            ]
+        ],
+    )
+    print("(pandas baseline not run: --no-baseline)")
+    print(
+        f"our peak RSS: {ours['peak_rss_mb']:.0f} MB  [target < {TARGET_RSS_MB:.0f} MB:"
+        f" {verdict(ours['peak_rss_mb'] < TARGET_RSS_MB)}]"
+    )
+    write_json(args.out, {"benchmark": "import", "lines": args.lines, "ours": ours})
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if run_as_worker(
         args.worker,
         {
-            "ours": lambda: worker_ours(args.csv, args.store),
+            "ours": lambda: worker_ours(args.csv, args.store, args.memory_limit),
             "baseline": lambda: worker_baseline(args.csv, args.store),
         },
     ):
@@ -406,9 +447,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(dir=DATA_DIR) as tmp:
         ours_store, base_store = Path(tmp) / "ours.duckdb", Path(tmp) / "pandas.duckdb"
         print(f"ours: shoplens import --preset order-lines {args.csv.name} ...", flush=True)
+        limit = ["--memory-limit", args.memory_limit] if args.memory_limit else []
         ours = run_worker(
-            SCRIPT, ["--worker", "ours", "--csv", str(args.csv), "--store", str(ours_store)]
+            SCRIPT,
+            ["--worker", "ours", "--csv", str(args.csv), "--store", str(ours_store), *limit],
         )
+        if args.no_baseline:
+            return _report_ours_only(args, ours, ours_store.stat().st_size / 2**20, size_mb)
         print("baseline: pandas read_csv + cleaning + groupby -> DuckDB file ...", flush=True)
         base = run_worker(
             SCRIPT, ["--worker", "baseline", "--csv", str(args.csv), "--store", str(base_store)]
@@ -459,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"results agree: {'yes' if all_ok else 'NO (see above)'}")
     print(f"speed ratio (pandas / ours, wall): {ratio:.1f}x")
     target_note = "" if args.lines == FULL_LINES else f" (target is for {FULL_LINES:,} lines)"
+    print(
+        f"our peak RSS: {ours['peak_rss_mb']:.0f} MB, pandas {base['peak_rss_mb']:.0f} MB"
+        f"  [target < {TARGET_RSS_MB:.0f} MB: {verdict(ours['peak_rss_mb'] < TARGET_RSS_MB)}]"
+    )
     print(
         f"our import: {ours['seconds']:.2f} s  [target <= {TARGET_SECONDS:.0f} s:"
         f" {verdict(ours['seconds'] <= TARGET_SECONDS)}]{target_note}"

@@ -45,8 +45,9 @@ def test_import_json_and_quality_json(capsys, tmp_path: Path) -> None:
     store = str(tmp_path / "shop.duckdb")
     src = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
     code, out, _ = run(
-        capsys, "import", str(src), "--preset", "shopify", "--store", store, "--json"
-    )
+        capsys, "import", str(src), "--preset", "shopify", "--store", store, "--json",
+        "--unknown-status", "completed",
+    )  # fmt: skip
     assert code == 0
     doc = json.loads(out)
     assert (doc["shoplens"], doc["version"]) == ("quality", 1)

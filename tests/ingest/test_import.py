@@ -29,6 +29,8 @@ from tests.ingest.import_files import (
 
 D = Decimal
 UCI_OPTS = ImportOptions(max_bad_share=0.1)
+# SHOPIFY_CSV has a status "mystery", in none of the preset's lists
+SHOPIFY_OPTS = ImportOptions(unknown_status="completed")
 
 
 def utc(text: str) -> datetime:
@@ -52,11 +54,13 @@ def test_uci_quality_report(tmp_path: Path) -> None:
         "rows_read": 15,
         "empty_rows": 1,
         "duplicate_rows": 1,
+        "overlap_rows": 0,
         "dates_parsed": 12,
         "bad_rows": 1,
         "missing_values": 0,
         "unparseable_values": 1,
         "invalid_values": 0,
+        "out_of_range_values": 0,
         "negative_price_rows": 1,
         "mixed_sign_lines": 1,
         "orphan_lines": 0,
@@ -78,6 +82,10 @@ def test_uci_quality_report(tmp_path: Path) -> None:
         "empty_orders": 0,
         "orphan_orders": 0,
         "untranslated_categories": 0,
+        "other_currency_orders": 0,
+        "converted_orders": 0,
+        "merged_customers": 0,
+        "changed_customers": 0,
     }
     assert rep.date_format == "us (detected)"
     assert rep.run_id == 1
@@ -177,7 +185,7 @@ def test_uci_old_spelling_iso_dates(tmp_path: Path) -> None:
 
 def test_shopify_multiline_orders_and_discount_code(tmp_path: Path) -> None:
     src = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
-    (rep,) = import_file(src, tmp_path / "s.duckdb", PRESETS["shopify"])
+    (rep,) = import_file(src, tmp_path / "s.duckdb", PRESETS["shopify"], SHOPIFY_OPTS)
     con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
     assert rows(con, "SELECT * FROM orders ORDER BY order_id") == [
         ("#1001", "ann@example.com", utc("2024-03-01 09:15"), "completed", None, "SPRING10",
@@ -305,7 +313,9 @@ def test_failing_import_leaves_store_unchanged(tmp_path: Path) -> None:
     store, _ = import_uci(tmp_path)
     before = snapshot(store)
     # too many bad rows: fails while cleaning
-    with pytest.raises(InputError, match=r"uci.csv, row 10, column 'InvoiceDate'.*max_bad_share"):
+    with pytest.raises(
+        InputError, match=r"uci.csv, row 10, column 'InvoiceDate'.*--max-bad-share 0.08"
+    ):
         import_file(tmp_path / "uci.csv", store, PRESETS["order-lines"])
     assert snapshot(store) == before
     # fails in the middle of the write transaction, after the upserts
@@ -314,7 +324,7 @@ def test_failing_import_leaves_store_unchanged(tmp_path: Path) -> None:
         patch("shoplens.ingest.load.write_report", side_effect=RuntimeError("disk full")),
         pytest.raises(RuntimeError, match="disk full"),
     ):
-        import_file(shop, store, PRESETS["shopify"])
+        import_file(shop, store, PRESETS["shopify"], SHOPIFY_OPTS)
     assert snapshot(store) == before
     con = open_store(store)
     temp = rows(con, "SELECT table_name FROM duckdb_tables() WHERE temporary")
@@ -350,7 +360,10 @@ def test_import_into_simulated_store_upserts_and_keeps_other_columns(
                       "unit_price": 1, "line_no": 1}],
     )  # fmt: skip
     src = write(tmp_path, "uci.csv", UCI_CSV)
-    import_file(src, store, PRESETS["order-lines"], UCI_OPTS)
+    # customer 13085's country differs (UK): merged only when asked
+    opts = ImportOptions(max_bad_share=0.1, merge_customers=True)
+    (rep,) = import_file(src, store, PRESETS["order-lines"], opts)
+    assert (rep.merged_customers, rep.changed_customers) == (1, 1)
     con = duckdb.connect(str(store), read_only=True)
     assert rows(con, "SELECT * FROM customers WHERE customer_id = '13085'") == [
         ("13085", utc("2009-05-01 00:00"), "United Kingdom", None, 40, None, None, None, None)
@@ -545,7 +558,7 @@ def test_stored_findings_are_limited_per_kind_exact_counts_kept(tmp_path: Path) 
 def test_read_reports_of_several_runs(tmp_path: Path) -> None:
     store, _ = import_uci(tmp_path)
     shop = write(tmp_path, "orders_export.csv", SHOPIFY_CSV)
-    (shop_rep,) = import_file(shop, store, PRESETS["shopify"])
+    (shop_rep,) = import_file(shop, store, PRESETS["shopify"], SHOPIFY_OPTS)
     con = open_store(store, read_only=True)
     first, second = read_reports(con, 2)
     everything = read_reports(con, 5, examples=None)

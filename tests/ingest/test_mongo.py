@@ -479,3 +479,16 @@ def test_bad_uri_options_are_input_errors(query: str, fragment: str) -> None:
     with pytest.raises(InputError, match=fragment) as info:
         import_from_mongodb(f"{UNREACHABLE}?{query}", timeout_ms=500)
     assert "\n" not in str(info.value)
+
+
+def test_orders_in_several_currencies_are_refused(
+    fake_server: FakeDatabase, tmp_path: Path
+) -> None:
+    # regression (#6): EUR and USD orders were added up in one store without a word
+    for oid, cur in (("A-1", "EUR"), ("A-2", "USD"), ("A-3", "EUR")):
+        fake_server["orders"].insert(
+            {"_id": oid, "order_ts": datetime(2025, 1, 1), "status": "completed", "currency": cur}
+        )
+    with pytest.raises(InputError, match=r"orders in 2 currencies \(EUR: 2 orders, USD: 1"):
+        import_into_store(tmp_path / "x.duckdb", URI)
+    assert list(tmp_path.iterdir()) == []

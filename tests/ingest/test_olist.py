@@ -159,11 +159,13 @@ def test_quality_report(olist: tuple[Path, QualityReport]) -> None:
         "rows_read": 38,
         "empty_rows": 0,
         "duplicate_rows": 1,
+        "overlap_rows": 0,
         "dates_parsed": 7,
         "bad_rows": 0,
         "missing_values": 0,
         "unparseable_values": 0,
         "invalid_values": 0,
+        "out_of_range_values": 0,
         "negative_price_rows": 0,
         "mixed_sign_lines": 0,
         "orphan_lines": 1,
@@ -185,6 +187,10 @@ def test_quality_report(olist: tuple[Path, QualityReport]) -> None:
         "empty_orders": 1,
         "orphan_orders": 1,
         "untranslated_categories": 1,
+        "other_currency_orders": 0,
+        "converted_orders": 0,
+        "merged_customers": 0,
+        "changed_customers": 0,
     }
     found = {(f.kind, f.source, f.row, f.column, f.value) for f in rep.findings}
     assert found == {
@@ -239,7 +245,9 @@ def test_reimport_is_idempotent(tmp_path: Path, olist: tuple[Path, QualityReport
     (rep,) = import_olist(tmp_path / "olist", store, OPTS)
     after = snapshot(store)
     assert rep.run_id == 2
-    assert rep.counts() == first.counts()
+    # every customer is merged (the same ids), none changed
+    assert (rep.merged_customers, rep.changed_customers) == (first.customers, 0)
+    assert {**rep.counts(), "merged_customers": 0} == first.counts()
     for table in ("customers", "products", "orders", "order_items"):
         assert after[table] == before[table], table
     assert len(after["import_runs"]) == 2
@@ -379,5 +387,21 @@ def test_default_max_bad_share_is_the_mappings(tmp_path: Path) -> None:
 
     default = Mapping.model_fields["max_bad_share"].default
     # 1 orphan line of 37 rows: 2.7%, over the default
-    with pytest.raises(InputError, match=rf"more than max_bad_share {default:.1%}"):
+    with pytest.raises(InputError, match=rf"more than the allowed {default:.1%}"):
         import_olist(write_olist(tmp_path), tmp_path / "s.duckdb")
+
+
+def test_a_partial_export_says_at_once_how_to_import_anyway(tmp_path: Path) -> None:
+    # regression (#6): independent slices of each table, most lines without their order;
+    # the error named the setting max_bad_share, not the option to go on
+    items = OLIST["olist_order_items_dataset.csv"].splitlines()
+    extra = [f"x{i},1,P2,s2,2017-04-06 12:00:00,50.00,8.00" for i in range(20)]
+    folder = write_olist(tmp_path, olist_order_items_dataset="\n".join(items + extra) + "\n")
+    with pytest.raises(InputError) as info:
+        import_olist(folder, tmp_path / "s.duckdb")
+    msg = str(info.value)
+    assert "21 of 57 rows (36.8%) are unusable (lines whose order is not imported: 21)" in msg
+    assert msg.endswith("to import the other rows anyway, rerun with --max-bad-share 0.37")
+    assert "max_bad_share" not in msg
+    (rep,) = import_olist(folder, tmp_path / "s.duckdb", ImportOptions(max_bad_share=0.37))
+    assert (rep.orphan_lines, rep.lines) == (21, 9)

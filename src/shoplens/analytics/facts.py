@@ -13,10 +13,12 @@ This module is the **single definition** of an order's money:
   ``discount``,
 - ``net`` = ``gross - line_discount - order_discount``,
 
-all exact DECIMAL(18, 2). ``is_first_order`` marks a customer's first order ever
-(earliest ``order_ts`` of any status, ties broken by ``order_id``); it is NULL for
-guest orders. ``month`` is the first day of the order's shop-local month, which depends
-on the connection's ``TimeZone``.
+all exact DECIMAL(38, 2): the store's DECIMAL(18, 2) holds every price, but a
+quantity times a price, or an order's sum of lines, may need more digits, and an
+analysis must never overflow on what an import let in. ``is_first_order`` marks a
+customer's first order ever (earliest ``order_ts`` of any status, ties broken by
+``order_id``); it is NULL for guest orders. ``month`` is the first day of the order's
+shop-local month, which depends on the connection's ``TimeZone``.
 
 Cache validity
     The tables are keyed by the connection's ``TimeZone`` (order facts only) and a
@@ -78,8 +80,8 @@ _ORDER_FACTS_SQL = """
 CREATE OR REPLACE TEMP TABLE {table} AS
 WITH lines AS (
     SELECT order_id,
-           CAST(sum(quantity * unit_price) AS DECIMAL(18, 2)) AS gross,
-           CAST(sum(discount) AS DECIMAL(18, 2)) AS line_discount,
+           CAST(sum(CAST(quantity AS BIGINT) * unit_price) AS DECIMAL(38, 2)) AS gross,
+           CAST(sum(discount) AS DECIMAL(38, 2)) AS line_discount,
            CAST(sum(quantity) AS BIGINT) AS units,
            count(*) AS n_lines
     FROM order_items
@@ -108,7 +110,7 @@ SELECT o.rowid AS order_key,
        coalesce(l.line_discount, 0) AS line_discount,
        o.discount AS order_discount,
        CAST(coalesce(l.gross, 0) - coalesce(l.line_discount, 0) - o.discount
-            AS DECIMAL(18, 2)) AS net,
+            AS DECIMAL(38, 2)) AS net,
        coalesce(l.units, 0) AS units,
        coalesce(l.n_lines, 0) AS n_lines,
        c.first_order_id = o.order_id AS is_first_order,
@@ -139,8 +141,8 @@ WITH product_cats AS (
 ),
 oc AS (
     SELECT i.order_id, coalesce(pc.cat_key, 0) AS cat_key,
-           CAST(sum(i.quantity * i.unit_price) AS DECIMAL(18, 2)) AS gross,
-           CAST(sum(i.discount) AS DECIMAL(18, 2)) AS line_discount,
+           CAST(sum(CAST(i.quantity AS BIGINT) * i.unit_price) AS DECIMAL(38, 2)) AS gross,
+           CAST(sum(i.discount) AS DECIMAL(38, 2)) AS line_discount,
            CAST(sum(i.quantity) AS BIGINT) AS units,
            count(*) AS n_lines
     FROM order_items AS i

@@ -112,7 +112,7 @@ per_customer AS (
            min(order_ts) AS first_order_ts,
            max(order_ts) AS last_order_ts,
            count(*) AS frequency,
-           CAST(sum(net) AS DECIMAL(18, 2)) AS monetary,
+           CAST(sum(net) AS DECIMAL(38, 2)) AS monetary,
            count(*) FILTER (WHERE has_promo) AS promo_orders
     FROM {ORDER_FACTS}
     WHERE status = 'completed' AND customer_id IS NOT NULL

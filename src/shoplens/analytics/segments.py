@@ -214,7 +214,7 @@ WITH segs AS (
 per_segment AS (
     SELECT {column} AS segment,
            count(*) AS customers,
-           sum(CAST(monetary AS DECIMAL(18, 2))) AS revenue,
+           sum(CAST(monetary AS DECIMAL(38, 2))) AS revenue,
            avg(recency_days) AS avg_recency_days,
            avg(frequency) AS avg_frequency,
            avg(monetary) AS avg_monetary
@@ -222,7 +222,7 @@ per_segment AS (
     GROUP BY ALL
 ),
 totals AS (
-    SELECT count(*) AS customers, sum(CAST(monetary AS DECIMAL(18, 2))) AS revenue
+    SELECT count(*) AS customers, sum(CAST(monetary AS DECIMAL(38, 2))) AS revenue
     FROM assignments
 )
 SELECT s.segment,

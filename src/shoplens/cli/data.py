@@ -192,6 +192,38 @@ def import_cmd(
         float | None,
         typer.Option(help="Fail if more than this share of rows is unusable [default: 0.01]."),
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency",
+            help="The import's currency (e.g. EUR): orders in other currencies are left out"
+            " (counted), or converted with --fx-rates.",
+        ),
+    ] = None,
+    fx_rates: Annotated[
+        Path | None,
+        typer.Option(
+            "--fx-rates",
+            help="CSV currency,rate_to_reporting: convert orders in other currencies to"
+            " --currency (default: the store's).",
+        ),
+    ] = None,
+    unknown_status: Annotated[
+        str | None,
+        typer.Option(
+            "--unknown-status",
+            help="Count orders whose status value the mapping does not know as completed,"
+            " cancelled or returned [default: refuse the import].",
+        ),
+    ] = None,
+    merge_customers: Annotated[
+        bool,
+        typer.Option(
+            "--merge-customers",
+            help="Merge customers whose id is already in the store even when most of them"
+            " differ in country, name or email (another shop's data).",
+        ),
+    ] = False,
     store_path: StoreOpt = None,
     force: Annotated[
         bool, typer.Option("--force", help="MongoDB: replace an existing store.")
@@ -247,12 +279,19 @@ def import_cmd(
         currency=shop.currency or settings.currency,
         max_bad_share=max_bad_share,
         shop_timezone=timezone or shop.timezone or settings.timezone,
+        keep_currency=currency,
+        unknown_status=_unknown_status(unknown_status),
+        merge_customers=merge_customers,
+        fx_rates=None if fx_rates is None else ingest.load_fx_rates(fx_rates),
     )
     t0 = time.perf_counter()
-    if mapping is None:
-        reports = ingest.import_olist(file, settings.store, options)
-    else:
-        reports = ingest.import_file(file, settings.store, mapping, options)
+    with _progress(quiet=as_json) as on_progress:
+        if mapping is None:
+            reports = ingest.import_olist(file, settings.store, options, on_progress=on_progress)
+        else:
+            reports = ingest.import_file(
+                file, settings.store, mapping, options, on_progress=on_progress
+            )
     elapsed = time.perf_counter() - t0
     if as_json:
         out.print_json(ingest.report_json(reports))
@@ -264,6 +303,15 @@ def import_cmd(
         f" in {elapsed:.1f} s"
     )
     _print_reports(reports)
+
+
+def _unknown_status(value: str | None) -> Any:
+    choices = ("completed", "cancelled", "returned")
+    if value is not None and value not in choices:
+        raise InvalidParameterError(
+            f"--unknown-status must be one of {', '.join(choices)}, not {value!r}"
+        )
+    return value
 
 
 def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool) -> None:

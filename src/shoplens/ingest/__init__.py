@@ -8,10 +8,12 @@ on demand because it needs pymongo):
 - :func:`clean_raw` -- a staged source + mapping -> staged canonical tables + report;
 - :func:`import_file`, :func:`import_into`, :class:`ImportOptions` -- atomic load;
 - :func:`import_olist` -- the ``olist`` preset: a directory of Olist CSV files;
+- :func:`load_fx_rates`, :class:`FxRates` -- a currency conversion table (``--fx-rates``);
 - :class:`QualityReport`, :func:`read_reports`, :func:`report_json` -- the report.
 """
 
 from shoplens.ingest.clean import Staged, clean_raw
+from shoplens.ingest.currency import FxRates, load_fx_rates
 from shoplens.ingest.infer import infer_mapping, mapping_toml
 from shoplens.ingest.load import ImportOptions, import_file, import_into
 from shoplens.ingest.mapping import PRESETS, Mapping, load_mapping
@@ -27,6 +29,7 @@ __all__ = [
     "PRESETS",
     "PRESET_NAMES",
     "Finding",
+    "FxRates",
     "ImportOptions",
     "Mapping",
     "QualityReport",
@@ -36,6 +39,7 @@ __all__ = [
     "import_into",
     "import_olist",
     "infer_mapping",
+    "load_fx_rates",
     "load_mapping",
     "mapping_toml",
     "read_reports",

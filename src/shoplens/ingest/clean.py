@@ -8,11 +8,16 @@ Steps, in order (each counted in the report):
 
 1. *Empty rows* (every source cell empty or blank) are dropped.
 2. *Exact duplicates* (every source cell equal to an earlier row's) are dropped; the
-   first occurrence is kept.
+   first occurrence is kept. A line that an earlier source of the same import (another
+   sheet of the workbook) has is a duplicate too (``overlap_rows``, see
+   :mod:`shoplens.ingest.overlap`).
 3. Values are parsed. Numbers: optional currency sign, ``.`` or ``,`` decimals as the
    mapping says, quantities must be whole. Dates: see :func:`choose_date_format`;
    timestamps without an offset are in the mapping's time zone, stored in UTC.
    Customer ids like ``13085.0`` (a float-formatted integer) become ``13085``.
+   A value too large for the store (a quantity above :data:`QUANTITY_MAX`, a price,
+   discount or line value ``quantity x unit_price`` of 10^16 or more: the store's money
+   is DECIMAL(18, 2)) is ``out_of_range``; ``1e20`` is out of range, not "not a number".
    A row with a missing required value, an unparseable value or an invalid one
    (quantity 0; negative discount; negative quantity when the mapping says ``bad``)
    is dropped and counted (``bad_rows``); a negative unit price too
@@ -24,6 +29,8 @@ Steps, in order (each counted in the report):
    dropped. Lines are numbered 1.. per order in source order, after dropping.
 5. Status: an order id with the mapping's prefix (UCI ``C``) or a non-empty
    ``cancelled_if_present`` cell -> cancelled; else the status column's value lists;
+   a value in none of them is an ``unknown_status`` finding and refuses the import
+   unless the mapping's ``unknown`` (or ``--unknown-status``) names a status for it;
    else an order whose lines all have negative quantities -> returned; else completed.
    Quantities are stored as absolute values. A negative line in an order that also
    has positive lines (and is not cancelled) is dropped (``mixed_sign_line``).
@@ -37,7 +44,9 @@ Steps, in order (each counted in the report):
 from __future__ import annotations
 
 import itertools
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +55,9 @@ import duckdb
 import pyarrow as pa
 
 from shoplens.errors import InputError
-from shoplens.ingest.mapping import ORDER_FIELDS, Mapping
+from shoplens.ingest.currency import CurrencyPolicy, FxRates, check_code, check_currencies
+from shoplens.ingest.mapping import ORDER_FIELDS, Mapping, UnknownStatus
+from shoplens.ingest.overlap import KEY_COLUMN, SeenLines, line_key_sql
 from shoplens.ingest.quality import (
     EXAMPLES_PER_KIND,
     STORED_PER_KIND,
@@ -62,6 +73,8 @@ DATE_FAMILIES = ("iso", "us", "day-first", "excel")
 OUTLIER_MADS = 10
 
 _counter = itertools.count(1)
+CLEAN_STEPS = 6
+"""How many times :func:`clean_raw` calls ``on_step``."""
 
 
 @dataclass(frozen=True)
@@ -107,11 +120,38 @@ class TempTables:
 # --- value parsing (SQL expressions over a text value) ---------------------------------
 
 
-def number_expr(v: str, decimal_separator: str) -> str:
+# The store's limits: quantities are INTEGER, money DECIMAL(18, 2) (below 10^16 once
+# rounded to cents); a line's value (quantity x unit price) must fit the money type too.
+QUANTITY_MAX = 2_147_483_647
+MONEY_LIMIT = "1e16"
+
+
+def _number_text(v: str, decimal_separator: str) -> str:
     s = f"regexp_replace(trim({v}), '^[€$£¥]\\s*|\\s*[€$£¥]$', '')"
     if decimal_separator == ",":
         s = f"replace(replace({s}, '.', ''), ',', '.')"
-    return f"TRY_CAST({s} AS DECIMAL(18, 4))"
+    return s
+
+
+def number_expr(v: str, decimal_separator: str) -> str:
+    """SQL: the number in text ``v`` as DECIMAL(38, 4); NULL when not a number or too
+    large even for that (see :func:`number_overflow_expr`)."""
+    return f"TRY_CAST({_number_text(v, decimal_separator)} AS DECIMAL(38, 4))"
+
+
+def number_overflow_expr(v: str, decimal_separator: str) -> str:
+    """SQL: true when text ``v`` is a finite number too large for :func:`number_expr`
+    (``1e40``): out of range, not "not a number"."""
+    s = _number_text(v, decimal_separator)
+    return (
+        f"(TRY_CAST({s} AS DECIMAL(38, 4)) IS NULL"
+        f" AND coalesce(isfinite(TRY_CAST({s} AS DOUBLE)), false))"
+    )
+
+
+def money_out_of_range(x: str) -> str:
+    """SQL: true when DECIMAL ``x`` does not fit the store's money type once rounded."""
+    return f"abs(round({x}, 2)) >= {MONEY_LIMIT}"
 
 
 def date_expr(v: str, family: str) -> str:
@@ -186,13 +226,19 @@ def choose_date_format(
 
 
 def stage_rows(
-    con: duckdb.DuckDBPyConnection, raw: RawTable, cols: dict[str, str], table: str
-) -> tuple[int, int]:
+    con: duckdb.DuckDBPyConnection,
+    raw: RawTable,
+    cols: dict[str, str],
+    table: str,
+    seen: SeenLines | None = None,
+) -> tuple[int, int, int]:
     """Steps 1-2: stage ``raw`` without empty rows and exact duplicates as TEMP ``table``.
 
     ``table`` has ``__row`` (the first occurrence's), ``__sl_n`` (how many equal rows the
     source has) and, for each ``field: column`` of ``cols``, ``v_<field>``: the column's
-    trimmed text, NULL when empty. Returns (empty rows, duplicate rows).
+    trimmed text, NULL when empty. With ``seen`` (the lines of the import's earlier
+    sources), lines an earlier source has are dropped too, and this source's lines are
+    added to ``seen``. Returns (empty rows, duplicate rows, of which in an earlier source).
     """
     src = [ident(c) for c in raw.columns]
     all_empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in src) or "true"
@@ -200,15 +246,19 @@ def stage_rows(
     fields_sql = ", ".join(
         f"NULLIF(trim({ident(c)}), '') AS {ident('v_' + f)}" for f, c in cols.items()
     )
+    key = f", {line_key_sql(raw, cols)} AS {ident(KEY_COLUMN)}" if seen is not None else ""
     con.execute(
-        f"CREATE TEMP TABLE {table} AS SELECT __row, __sl_n, {fields_sql} FROM ("
+        f"CREATE TEMP TABLE {table} AS SELECT __row, __sl_n, {fields_sql}{key} FROM ("
         f" SELECT min({row_col}) AS __row, count(*) AS __sl_n, {', '.join(src)}"
         f" FROM {ident(raw.table)} WHERE NOT ({all_empty}) GROUP BY ALL)"
     )
-    ((kept, non_empty),) = con.execute(
-        f"SELECT count(*), coalesce(sum(__sl_n), 0) FROM {table}"
-    ).fetchall()
-    return raw.rows - int(non_empty), int(non_empty) - int(kept)
+    ((non_empty,),) = con.execute(f"SELECT coalesce(sum(__sl_n), 0) FROM {table}").fetchall()
+    overlap = 0
+    if seen is not None:
+        overlap = seen.remove_seen(table)
+        seen.add(table)
+    kept = scalar_int(con, f"SELECT count(*) FROM {table}")
+    return raw.rows - int(non_empty), int(non_empty) - kept, overlap
 
 
 def clean_raw(
@@ -220,17 +270,36 @@ def clean_raw(
     currency: str = "EUR",
     max_bad_share: float | None = None,
     now: datetime | None = None,
+    seen: SeenLines | None = None,
+    keep_currency: str | None = None,
+    fx: FxRates | None = None,
+    unknown_status: UnknownStatus | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> Staged:
     """Clean ``raw`` with ``mapping`` into staged canonical TEMP tables.
 
     ``timezone`` is the zone of timestamps without an offset (the mapping's own, if set,
     wins); ``currency`` is used when the mapping has neither a currency column nor a
-    currency. Raises :class:`InputError` when the mapping does not fit the source,
+    currency; ``keep_currency`` and ``fx`` say what to do with orders in several
+    currencies (:mod:`shoplens.ingest.currency`; without them, several currencies are an
+    error). ``unknown_status`` overrides the mapping's ``[status] unknown``.
+    ``on_step`` is called after each of the :data:`CLEAN_STEPS` steps (progress).
+    Raises :class:`InputError` when the mapping does not fit the source,
     dates are ambiguous, or more than ``max_bad_share`` (default: the mapping's) of
-    the rows are unusable.
+    the rows are unusable. ``seen``: the lines of the import's earlier sources (a line
+    one of them has is a duplicate, see :mod:`shoplens.ingest.overlap`).
     """
     cols = mapping.resolve(raw.columns, raw.source)
+    refuse_unsaved_formulas(raw, cols)
+    if unknown_status is not None:
+        status = mapping.status.model_copy(update={"unknown": unknown_status})
+        mapping = mapping.model_copy(update={"status": status})
     tz = mapping.timezone or timezone
+    policy = CurrencyPolicy(
+        default=check_code(mapping.currency or keep_currency or currency),
+        keep=None if keep_currency is None else check_code(keep_currency),
+        fx=fx,
+    )
     share_limit = mapping.max_bad_share if max_bad_share is None else max_bad_share
     tag = f"__sl_{next(_counter)}"
     staged = Staged(
@@ -245,12 +314,30 @@ def clean_raw(
         raise InputError("no data rows (empty file or header only)", source=raw.source)
     temps = TempTables(con, tag)
     try:
-        return _clean(con, raw, mapping, cols, tz, currency, share_limit, now, staged, temps)
+        return _clean(
+            con, raw, mapping, cols, tz, policy, share_limit, now, staged, temps, seen,
+            on_step or (lambda: None),
+        )  # fmt: skip
     except BaseException:
         staged.drop(con)
         raise
     finally:
         temps.drop()
+
+
+def refuse_unsaved_formulas(raw: RawTable, cols: dict[str, str]) -> None:
+    """Excel cells of a mapped column holding a formula without a saved value: an error
+    (their value is unknown, not missing)."""
+    hit = [(raw.unsaved_formulas[c], c) for c in cols.values() if c in raw.unsaved_formulas]
+    if hit:
+        (n, row), column = min(hit, key=lambda h: h[0][1])
+        raise InputError(
+            f"formula without a saved value: open and save the file in Excel ({n:,} such"
+            " cells in this column)",
+            source=raw.source,
+            row=row,
+            column=column,
+        )
 
 
 def _clean(
@@ -259,11 +346,13 @@ def _clean(
     mapping: Mapping,
     cols: dict[str, str],
     tz: str,
-    currency: str,
+    policy: CurrencyPolicy,
     share_limit: float,
     now: datetime | None,
     staged: Staged,
     temps: TempTables,
+    seen: SeenLines | None,
+    step: Callable[[], None],
 ) -> Staged:
     """The body of :func:`clean_raw`: TEMP tables from ``temps``, dropped by the caller."""
     rep = staged.report
@@ -271,8 +360,9 @@ def _clean(
     t_lines, t_orders = temps.new("lines"), temps.new("orders")
 
     # 1-2: empty rows and exact duplicates out; mapped fields as trimmed text (NULL: empty)
-    rep.empty_rows, rep.duplicate_rows = stage_rows(con, raw, cols, t_rows)
+    rep.empty_rows, rep.duplicate_rows, rep.overlap_rows = stage_rows(con, raw, cols, t_rows, seen)
 
+    step()
     # 3: dates and numbers
     fmt = mapping.date_format
     family = (
@@ -289,13 +379,13 @@ def _clean(
         return ident("v_" + f) if has(f) else "NULL::VARCHAR"
 
     def num(f: str) -> str:
-        return number_expr(v(f), dec) if has(f) else "NULL::DECIMAL(18, 4)"
+        return number_expr(v(f), dec) if has(f) else "NULL::DECIMAL(38, 4)"
 
     cust = v("customer_id")
     cust = f"regexp_replace({cust}, '^(\\d+)\\.0+$', '\\1')"
     if mapping.customer_id_lowercase:
         cust = f"lower({cust})"
-    problems = _problems(mapping, has)
+    problems = _problems(mapping, has, dec)
     kind_sql = " ".join(f"WHEN {cond} THEN '{kind}:{field}'" for cond, kind, field in problems)
     run_sql(
         con,
@@ -307,8 +397,10 @@ def _clean(
         f" FROM {t_rows})",
         params,
     )
+    con.execute(f"DROP TABLE {t_rows}")  # t_parsed has all of it
     rep.dates_parsed = scalar_int(con, f"SELECT count(order_ts) FROM {t_parsed}")
 
+    step()
     # 4-5: orders
     prefix = mapping.status.order_id_prefix
     status_rules = mapping.status
@@ -318,12 +410,14 @@ def _clean(
         " WHEN cancelled_flag IS NOT NULL THEN 'cancelled'"
         " WHEN lower(status_raw) IN (SELECT unnest($cancelled)) THEN 'cancelled'"
         " WHEN lower(status_raw) IN (SELECT unnest($returned)) THEN 'returned'"
+        " WHEN lower(status_raw) NOT IN (SELECT unnest($known)) THEN $unknown_as"
         f" WHEN all_neg AND {str(neg_return).lower()} THEN 'returned'"
         " ELSE 'completed' END"
     )
     run_sql(
         con,
-        f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status FROM ("
+        f"CREATE TEMP TABLE {t_orders} AS SELECT *, {status_case} AS status,"
+        " upper(trim(coalesce(currency, $cur_default))) AS cur FROM ("
         " SELECT v_order_id AS order_id, min(__row) AS first_row,"
         + "".join(
             f" arg_min({e}, __row) FILTER (WHERE {e} IS NOT NULL) AS {f},"
@@ -336,36 +430,46 @@ def _clean(
             "prefix": prefix,
             "cancelled": _folded(status_rules.cancelled),
             "returned": _folded(status_rules.returned),
+            "known": _known_statuses(mapping),
+            "unknown_as": _unknown_as(mapping),
+            "cur_default": policy.default,
         },
     )
+    check_currencies(con, t_orders, policy, raw.source, cols.get("currency"))
+    step()
     # lines: drop orphans and mixed-sign negatives, number per order
     con.execute(
         f"CREATE TEMP TABLE {t_lines} AS SELECT p.*, o.status, o.order_ts AS o_ts,"
+        f" {policy.rate_sql('o.cur')} AS rate,"
         " CASE WHEN o.order_ts IS NULL THEN 'orphan_line:order_ts'"
+        f"      WHEN NOT ({policy.kept_sql('o.cur')}) THEN 'other_currency:currency'"
         "      WHEN p.qd < 0 AND o.status <> 'cancelled' AND NOT o.all_neg"
         "      THEN 'mixed_sign_line:quantity' END AS drop_reason"
         f" FROM {t_parsed} AS p JOIN {t_orders} AS o ON o.order_id = p.v_order_id"
         " WHERE p.problem IS NULL"
     )
+    step()
+    if policy.fx is not None:
+        _check_converted(con, t_lines, raw.source, cols["unit_price"])
     con.execute(
         f"CREATE TEMP TABLE {staged.order_items} AS SELECT v_order_id AS order_id,"
         " CAST(row_number() OVER (PARTITION BY v_order_id ORDER BY __row) AS INTEGER) AS line_no,"
         " product_id, CAST(abs(qd) AS INTEGER) AS quantity,"
-        " CAST(unit_price AS DECIMAL(18, 2)) AS unit_price,"
-        " CAST(coalesce(line_discount, 0) AS DECIMAL(18, 2)) AS discount,"
+        " CAST(round(unit_price * rate, 2) AS DECIMAL(18, 2)) AS unit_price,"
+        " CAST(round(coalesce(line_discount, 0) * rate, 2) AS DECIMAL(18, 2)) AS discount,"
         f" __row, o_ts AS order_ts, {v('product_name')} AS v_product_name,"
         f" {v('category')} AS v_category FROM {t_lines} WHERE drop_reason IS NULL"
     )
-    cur = currency if mapping.currency is None else mapping.currency
-    run_sql(
-        con,
+    step()
+    stored_currency = "o.cur" if policy.fx is None else sql_string(policy.reporting)
+    order_discount = f"round(coalesce(o.order_discount, 0) * {policy.rate_sql('o.cur')}, 2)"
+    con.execute(
         f"CREATE TEMP TABLE {staged.orders} AS SELECT o.order_id, o.customer_id, o.order_ts,"
         " o.status, o.channel, o.promo_code,"
-        " CAST(coalesce(o.order_discount, 0) AS DECIMAL(18, 2)) AS discount,"
-        " coalesce(o.currency, $currency) AS currency, o.first_row, o.country, o.customer_name,"
-        " o.status_raw"
-        f" FROM {t_orders} AS o WHERE o.order_id IN (SELECT order_id FROM {staged.order_items})",
-        {"currency": cur},
+        f" CAST({order_discount} AS DECIMAL(18, 2)) AS discount,"
+        f" {stored_currency} AS currency, o.first_row, o.country, o.customer_name,"
+        " o.status_raw, o.cur AS source_currency"
+        f" FROM {t_orders} AS o WHERE o.order_id IN (SELECT order_id FROM {staged.order_items})"
     )
     con.execute(
         f"CREATE TEMP TABLE {staged.customers} AS SELECT customer_id,"
@@ -387,7 +491,8 @@ def _clean(
         f" FROM {staged.order_items} GROUP BY product_id"
     )
 
-    sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now)
+    step()
+    sql, params = _findings(cols, t_parsed, t_lines, t_orders, staged, mapping, now, policy)
     # the bad-value kinds in the order of the sorted findings: the first such finding
     return finish_staged(
         con,
@@ -396,7 +501,8 @@ def _clean(
         params,
         temps,
         max_bad_share=share_limit,
-        prefer=("invalid_value", "missing_value", "orphan_line", "unparseable"),
+        prefer=("invalid_value", "missing_value", "orphan_line", "out_of_range", "unparseable"),
+        refuse_unknown_status=mapping.status.unknown == "refuse",
     )
 
 
@@ -417,6 +523,17 @@ def scalar_int(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> 
 
 def _folded(values: tuple[str, ...]) -> list[str]:
     return [x.casefold() for x in values] or [""]
+
+
+def _known_statuses(mapping: Mapping) -> list[str]:
+    s = mapping.status
+    return _folded((*s.completed, *s.cancelled, *s.returned))
+
+
+def _unknown_as(mapping: Mapping) -> str:
+    """The status of an order whose status value is in no list (if not refused)."""
+    u = mapping.status.unknown
+    return "completed" if u == "refuse" else u
 
 
 def _order_exprs(v: Any) -> dict[str, str]:
@@ -441,16 +558,31 @@ def _order_exprs(v: Any) -> dict[str, str]:
 CONFLICT_FIELDS = ("customer_id", "order_ts", "status_raw", "promo_code", "order_discount")
 
 
-def _problems(mapping: Mapping, has: Any) -> list[tuple[str, str, str]]:
-    """(condition, kind, field) of a bad row, first match wins."""
+def _problems(mapping: Mapping, has: Any, dec: str) -> list[tuple[str, str, str]]:
+    """(condition, kind, field) of a bad row, first match wins.
+
+    Range checks come before the arithmetic that needs them (DuckDB evaluates a CASE
+    lazily): a line's value is only computed for a quantity and a price in range.
+    """
     out: list[tuple[str, str, str]] = [
         ("v_order_id IS NULL", "missing_value", "order_id"),
         ("product_id IS NULL", "missing_value", "product_id"),
         ("v_quantity IS NULL", "missing_value", "quantity"),
         ("v_unit_price IS NULL", "missing_value", "unit_price"),
         ("v_order_ts IS NOT NULL AND order_ts IS NULL", "unparseable", "order_ts"),
-        ("qd IS NULL OR qd <> trunc(qd) OR abs(qd) > 2147483647", "unparseable", "quantity"),
-        ("unit_price IS NULL OR unit_price >= 1e16", "unparseable", "unit_price"),
+        (
+            f"{number_overflow_expr('v_quantity', dec)} OR abs(qd) > {QUANTITY_MAX}",
+            "out_of_range",
+            "quantity",
+        ),
+        ("qd IS NULL OR qd <> trunc(qd)", "unparseable", "quantity"),
+        (
+            f"{number_overflow_expr('v_unit_price', dec)} OR {money_out_of_range('unit_price')}",
+            "out_of_range",
+            "unit_price",
+        ),
+        ("unit_price IS NULL", "unparseable", "unit_price"),
+        (money_out_of_range("qd * round(unit_price, 2)"), "out_of_range", "line_value"),
         ("qd = 0", "invalid_value", "quantity"),
     ]
     if mapping.status.negative_quantity == "bad":
@@ -458,7 +590,9 @@ def _problems(mapping: Mapping, has: Any) -> list[tuple[str, str, str]]:
     out.append(("unit_price < 0", "negative_price", "unit_price"))
     for f in ("line_discount", "order_discount"):
         if has(f):
-            out.append((f"v_{f} IS NOT NULL AND ({f} IS NULL OR {f} >= 1e16)", "unparseable", f))
+            big = f"{number_overflow_expr('v_' + f, dec)} OR {money_out_of_range(f)}"
+            out.append((big, "out_of_range", f))
+            out.append((f"v_{f} IS NOT NULL AND {f} IS NULL", "unparseable", f))
             out.append((f"{f} < 0", "invalid_value", f))
     return out
 
@@ -473,6 +607,13 @@ _MESSAGES = {
     ("unparseable", "unit_price"): "unit price is not a number",
     ("unparseable", "line_discount"): "line discount is not a number",
     ("unparseable", "order_discount"): "order discount is not a number",
+    ("out_of_range", "quantity"): f"quantity out of range (above {QUANTITY_MAX:,})",
+    ("out_of_range", "unit_price"): "unit price out of range (the store holds money below 10^16)",
+    ("out_of_range", "line_value"): (
+        "quantity x unit price out of range (the store holds money below 10^16)"
+    ),
+    ("out_of_range", "line_discount"): "line discount out of range (money below 10^16)",
+    ("out_of_range", "order_discount"): "order discount out of range (money below 10^16)",
     ("invalid_value", "quantity"): "quantity must not be 0 (or negative, for this mapping)",
     ("invalid_value", "line_discount"): "negative line discount",
     ("invalid_value", "order_discount"): "negative order discount",
@@ -490,6 +631,7 @@ def _findings(
     staged: Staged,
     mapping: Mapping,
     now: datetime | None,
+    policy: CurrencyPolicy,
 ) -> tuple[str, dict[str, Any]]:
     """Every finding of the source: a query (kind, source, row, column, ...) and its params."""
     fmt = staged.report.date_format.removesuffix(" (detected)")
@@ -501,16 +643,20 @@ def _findings(
     col_cases = (
         " ".join(f"WHEN {sql_string(f)} THEN {sql_string(c)}" for f, c in cols.items())
         + f" WHEN 'product_id' THEN {sql_string(product_col)}"
+        + f" WHEN 'line_value' THEN {sql_string(cols['unit_price'])}"
     )
-    val_cases = " ".join(f"WHEN {sql_string(f)} THEN {ident('v_' + f)}" for f in cols)
+    val_cases = (
+        " ".join(f"WHEN {sql_string(f)} THEN {ident('v_' + f)}" for f in cols)
+        + " WHEN 'line_value' THEN v_quantity || ' x ' || v_unit_price"
+    )
 
-    def row_findings(table: str, col: str) -> str:
+    def row_findings(table: str, col: str, where: str = "true") -> str:
         return (
             f"SELECT split_part({col}, ':', 1) AS kind, __row AS \"row\","
             f" CASE split_part({col}, ':', 2) {col_cases} END AS \"column\","
             f" CAST(CASE split_part({col}, ':', 2) {val_cases} END AS VARCHAR) AS \"value\","
             f" CASE {col} {msg_cases} END AS message"
-            f" FROM {table} WHERE {col} IS NOT NULL"
+            f" FROM {table} WHERE {col} IS NOT NULL AND {where}"
         )
 
     conflict = " OR ".join(f"n_{f} > 1" for f in CONFLICT_FIELDS)
@@ -521,15 +667,25 @@ def _findings(
         )
         + " END"
     )
-    completed = [x.casefold() for x in mapping.status.completed]
-    known = completed + [
-        x.casefold() for x in (*mapping.status.cancelled, *mapping.status.returned)
-    ]
+    unknown_msg = "status value in none of the mapping lists" + (
+        "" if mapping.status.unknown == "refuse" else f": counted as {mapping.status.unknown}"
+    )
     qty_col, price_col = sql_string(cols["quantity"]), sql_string(cols["unit_price"])
+    cur_col = sql_string(cols["currency"]) if "currency" in cols else "NULL::VARCHAR"
     items = staged.order_items
     sql = f"""
     {row_findings(t_parsed, "problem")}
-    UNION ALL {row_findings(t_lines, "drop_reason")}
+    UNION ALL {row_findings(t_lines, "drop_reason", "drop_reason <> 'other_currency:currency'")}
+    UNION ALL
+    SELECT 'other_currency', first_row, {cur_col}, cur,
+           'order in ' || cur || ', not ' || $reporting || ' (--currency): not imported'
+    FROM {t_orders} WHERE order_ts IS NOT NULL AND NOT ({policy.kept_sql("cur")})
+    UNION ALL
+    SELECT 'converted_currency', first_row, {cur_col}, source_currency,
+           'converted from ' || source_currency || ' to ' || $reporting || ' at '
+           || CAST(CAST({policy.rate_sql("source_currency")} AS DOUBLE) AS VARCHAR)
+           || ' (--fx-rates)'
+    FROM {staged.orders} WHERE $converting AND source_currency <> $reporting
     UNION ALL
     SELECT 'conflicting_order', first_row, {conflict_col},
            order_id, 'order ' || order_id || ' has different values of ' || {conflict_col}
@@ -537,10 +693,9 @@ def _findings(
     FROM {t_orders} WHERE order_ts IS NOT NULL AND ({conflict})
     UNION ALL
     SELECT 'unknown_status', first_row, {sql_string(cols.get("status", ""))}, status_raw,
-           'status value in none of the mapping lists: counted as completed'
+           {sql_string(unknown_msg)}
     FROM {staged.orders}
-    WHERE $check_status AND status_raw IS NOT NULL
-      AND lower(status_raw) NOT IN (SELECT unnest($known))
+    WHERE status_raw IS NOT NULL AND lower(status_raw) NOT IN (SELECT unnest($known))
     UNION ALL
     SELECT 'zero_price', __row, {price_col}, CAST(unit_price AS VARCHAR), 'unit price 0 (kept)'
     FROM {items} WHERE unit_price = 0
@@ -561,12 +716,33 @@ def _findings(
     """
     used = {
         "source": staged.report.source,
-        "check_status": bool(completed),
-        "known": known or [""],
+        "known": _known_statuses(mapping),
         "now": now or datetime.now(UTC),
+        "reporting": policy.reporting,
+        "converting": policy.fx is not None,
     }
     query = f'SELECT kind, $source AS source, "row", "column", "value", message FROM ({sql})'
     return query, {k: v for k, v in used.items() if f"${k}" in query}
+
+
+def _check_converted(con: duckdb.DuckDBPyConnection, lines: str, source: str, column: str) -> None:
+    """Refuse a conversion that takes a line beyond the store's money range."""
+    converted = "round(unit_price * rate, 2)"
+    bad = con.execute(
+        f"SELECT __row, v_unit_price FROM {lines} WHERE drop_reason IS NULL AND rate <> 1 AND"
+        f" CASE WHEN {money_out_of_range('unit_price * rate')} THEN true"
+        f" ELSE {money_out_of_range(f'abs(qd) * {converted}')}"
+        f" OR {money_out_of_range('coalesce(line_discount, 0) * rate')} END"
+        " ORDER BY __row LIMIT 1"
+    ).fetchone()
+    if bad is not None:
+        raise InputError(
+            f"converted with --fx-rates, the price {bad[1]} is out of range"
+            " (the store holds money below 10^16)",
+            source=source,
+            row=int(bad[0]),
+            column=column,
+        )
 
 
 def outlier_threshold(table: str, column: str) -> str:
@@ -575,9 +751,27 @@ def outlier_threshold(table: str, column: str) -> str:
     No row when ``table`` is empty.
     """
     c = ident(column)
+    mad = median_sql(table, f"abs({c} - m)")
     return (
-        f"SELECT m + {OUTLIER_MADS} * greatest(median(abs({c} - m)), m)"
-        f" FROM {table}, (SELECT median({c}) AS m FROM {table}) GROUP BY m"
+        f"SELECT m + {OUTLIER_MADS} * greatest({mad}, m)"
+        f" FROM (SELECT CAST({median_sql(table, c)} AS DOUBLE) AS m) WHERE m IS NOT NULL"
+    )
+
+
+def median_sql(table: str, expr: str) -> str:
+    """A scalar subquery: the exact median of ``expr`` over ``table`` (the mean of the two
+    middle values, as DuckDB's ``median``), NULL when there is no value.
+
+    Computed from the counts of the distinct values, so its memory is bounded by the
+    number of distinct values: DuckDB's ``median`` keeps every value in memory and
+    cannot spill (it ran out of a 1 GB limit at 20M lines).
+    """
+    return (
+        "(SELECT (min(x) FILTER (WHERE cum > lo) + min(x) FILTER (WHERE cum > hi)) / 2"
+        " FROM (SELECT x, sum(n) OVER (ORDER BY x) AS cum,"
+        " floor((sum(n) OVER () - 1) / 2) AS lo, ceil((sum(n) OVER () - 1) / 2) AS hi"
+        f" FROM (SELECT {expr} AS x, count(*) AS n FROM {table} WHERE {expr} IS NOT NULL"
+        " GROUP BY 1)))"
     )
 
 
@@ -589,6 +783,69 @@ def sql_string(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
+def _refuse_unknown_status(con: duckdb.DuckDBPyConnection, found: str, rep: QualityReport) -> None:
+    values = con.execute(
+        f'SELECT "value", count(*), min("row"), any_value("column") FROM {found}'
+        " WHERE kind = 'unknown_status' GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    listed = ", ".join(f"{v!r} ({n:,})" for v, n, _, _ in values[:10])
+    more = f" and {len(values) - 10} more" if len(values) > 10 else ""
+    first_row = min(int(r) for _, _, r, _ in values)
+    raise InputError(
+        f"{rep.unknown_status_orders:,} orders have a status value the mapping does not know:"
+        f" {listed}{more}; say how to count them: list them under [status] completed,"
+        " cancelled or returned in a mapping file ('shoplens import --infer' proposes one),"
+        " or --unknown-status completed|cancelled|returned",
+        source=rep.source,
+        row=first_row,
+        column=values[0][3],
+    )
+
+
+# the bad-share kinds, how the refusal names them
+_BAD_KINDS = {
+    "missing_value": ("missing_values", "missing values"),
+    "unparseable": ("unparseable_values", "not a number or date"),
+    "out_of_range": ("out_of_range_values", "out of range"),
+    "invalid_value": ("invalid_values", "invalid values"),
+    "orphan_line": ("orphan_lines", "lines whose order is not imported"),
+}
+
+
+def _refuse_bad_share(
+    rep: QualityReport, usable: int, max_bad_share: float, prefer: tuple[str, ...]
+) -> None:
+    """Raise the error of too many unusable rows: how many of which kind, the first of
+    the most common kind, and the ``--max-bad-share`` that imports the rest anyway."""
+    counts = {k: getattr(rep, attr) for k, (attr, _) in _BAD_KINDS.items()}
+    if rep.lines:
+        parts = "; ".join(f"{_BAD_KINDS[k][1]}: {n:,}" for k, n in counts.items() if n)
+        above = math.ceil(rep.bad_share * 100) / 100
+        what = (
+            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%}) are"
+            f" unusable ({parts}), more than the allowed {max_bad_share:.1%}"
+        )
+        hint = f"; to import the other rows anyway, rerun with --max-bad-share {above:g}"
+    else:
+        what, hint = "no usable order lines", ""
+    # the first finding of the most common kind (ties: in ``prefer`` order)
+    ranked = sorted(
+        {f.kind for f in rep.findings if f.kind in prefer},
+        key=lambda k: (-counts.get(k, 0), prefer.index(k)),
+    )
+    first = next((f for f in rep.findings if ranked and f.kind == ranked[0]), None)
+    if first is None:
+        first = rep.findings[0] if rep.findings else None
+    if first is None:
+        raise InputError(what + hint, source=rep.source)
+    raise InputError(
+        f"{what}; first: {first.message} (value {first.value!r}){hint}",
+        source=first.source,
+        row=first.row,
+        column=first.column,
+    )
+
+
 def finish_staged(
     con: duckdb.DuckDBPyConnection,
     staged: Staged,
@@ -597,7 +854,14 @@ def finish_staged(
     temps: TempTables,
     *,
     max_bad_share: float,
-    prefer: tuple[str, ...] = ("missing_value", "unparseable", "invalid_value", "orphan_line"),
+    prefer: tuple[str, ...] = (
+        "missing_value",
+        "unparseable",
+        "out_of_range",
+        "invalid_value",
+        "orphan_line",
+    ),
+    refuse_unknown_status: bool = False,
 ) -> Staged:
     """Count, check and finish built staged tables: the end of every cleaning.
 
@@ -655,24 +919,8 @@ def finish_staged(
 
     rep.findings = [Finding(*r) for r in con.execute(first_per_kind(EXAMPLES_PER_KIND)).fetchall()]
     if rep.bad_share > max_bad_share or rep.lines == 0:
-        what = (
-            f"{rep.bad_rows + rep.orphan_lines:,} of {usable:,} rows ({rep.bad_share:.1%})"
-            f" are unusable, more than max_bad_share {max_bad_share:.1%}"
-            if rep.lines
-            else "no usable order lines"
-        )
-        first = min(
-            (f for f in rep.findings if f.kind in prefer),
-            key=lambda f: prefer.index(f.kind),
-            default=rep.findings[0] if rep.findings else None,
-        )
-        if first is None:
-            raise InputError(what, source=rep.source)
-        raise InputError(
-            f"{what}; first: {first.message} (value {first.value!r})",
-            source=first.source,
-            row=first.row,
-            column=first.column,
-        )
+        _refuse_bad_share(rep, usable, max_bad_share, prefer)
+    if refuse_unknown_status and rep.unknown_status_orders:
+        _refuse_unknown_status(con, t_found, rep)
     stored = con.sql(first_per_kind(STORED_PER_KIND)).to_arrow_table()
     return Staged(staged.customers, staged.products, staged.orders, staged.order_items, rep, stored)

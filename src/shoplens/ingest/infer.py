@@ -8,6 +8,13 @@ the sample values have the expected shape (whole numbers for quantities, decimal
 money, dates for the timestamp). A column feeds at most one field; fields scoring
 under :data:`MIN_SCORE` stay unmapped. The proposal is a starting point, printed as
 TOML by ``shoplens import --infer FILE`` for the user to check and edit.
+
+When a column looks like a status, its observed values (the :data:`MAX_STATUS_VALUES`
+most frequent) are proposed in the ``[status]`` lists by their words
+(:func:`classify_status`): ``cancelled``/``canceled``/``voided``... -> cancelled,
+``refunded``/``returned``... -> returned, ``paid``/``complete``/``fulfilled``/
+``shipped``/``delivered``... -> completed. A value recognised by none stays out of the
+lists: the import refuses it (an ``unknown_status`` finding) until the user lists it.
 """
 
 from __future__ import annotations
@@ -25,6 +32,23 @@ from shoplens.ingest.read_staging import ident
 
 MIN_SCORE = 0.75
 SAMPLE = 200
+MAX_STATUS_VALUES = 50
+
+# words of a status value -> what the order is; the first list that matches wins
+# (partial refunds and payments leave the sale standing)
+STATUS_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("completed", ("partially refunded", "partially returned", "partially paid",
+                   "partially fulfilled", "partially shipped")),
+    ("returned", ("refunded", "refund", "returned", "return", "chargeback", "charged back",
+                  "retour", "retoure", "devuelto", "rembourse", "remboursee")),
+    ("cancelled", ("cancelled", "canceled", "cancel", "cancellation", "void", "voided",
+                   "unavailable", "declined", "failed", "rejected", "abandoned", "expired",
+                   "storniert", "annule", "annulee", "cancelado", "anulado")),
+    ("completed", ("paid", "complete", "completed", "fulfilled", "shipped", "delivered",
+                   "authorized", "authorised", "pending", "processing", "invoiced", "approved",
+                   "created", "closed", "success", "successful", "done", "ok", "confirmed",
+                   "open", "sold", "settled", "captured", "dispatched", "received")),
+)  # fmt: skip
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "order_id": (
@@ -168,6 +192,11 @@ def infer_mapping(con: duckdb.DuckDBPyConnection, raw: RawTable) -> Mapping:
             chosen[field] = c
             used.add(c)
     status = chosen.pop("status", None)
+    status_rules = StatusRules(column=status)
+    if status is not None:
+        status_rules = StatusRules.model_validate(
+            {"column": status, **_status_lists(con, raw, status)}
+        )
     missing = [f for f in REQUIRED if f not in chosen]
     if missing:
         raise InputError(
@@ -178,8 +207,36 @@ def infer_mapping(con: duckdb.DuckDBPyConnection, raw: RawTable) -> Mapping:
     return Mapping(
         name=f"inferred from {raw.source}",
         columns=Columns(**chosen),
-        status=StatusRules(column=status),
+        status=status_rules,
     )
+
+
+def classify_status(value: str) -> str | None:
+    """completed, cancelled or returned for a status value by its words; None: unknown."""
+    text = " " + _norm(value).replace("_", " ") + " "
+    for status, words in STATUS_WORDS:
+        if any(f" {w} " in text for w in words):
+            return status
+    return None
+
+
+def _status_lists(
+    con: duckdb.DuckDBPyConnection, raw: RawTable, column: str
+) -> dict[str, tuple[str, ...]]:
+    """The observed values of the status column, by :func:`classify_status`."""
+    v = ident(column)
+    values = con.execute(
+        f"SELECT trim({v}) AS x FROM {ident(raw.table)} WHERE nullif(trim({v}), '') IS NOT NULL"
+        f" GROUP BY x ORDER BY count(*) DESC, x LIMIT {MAX_STATUS_VALUES}"
+    ).fetchall()
+    lists: dict[str, list[str]] = {"completed": [], "cancelled": [], "returned": []}
+    for (value,) in values:
+        status = classify_status(str(value))
+        if status is not None and str(value).casefold() not in (
+            x.casefold() for x in lists[status]
+        ):
+            lists[status].append(str(value))
+    return {k: tuple(sorted(vs, key=str.casefold)) for k, vs in lists.items()}
 
 
 def mapping_toml(mapping: Mapping) -> str:
@@ -207,7 +264,12 @@ def mapping_toml(mapping: Mapping) -> str:
             lines.append(f"{field} = {_toml(spec)}")
         else:
             lines.append(f'# {field} = ""')
-    lines += ["", "[status]"]
+    lines += [
+        "",
+        "# an order's status: a value in none of these lists refuses the import",
+        '# (unknown = "refuse"), or set unknown = "completed" (or cancelled, returned)',
+        "[status]",
+    ]
     for key, value in mapping.status.model_dump().items():
         if value is None:
             lines.append(f'# {key} = ""')

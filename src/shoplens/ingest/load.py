@@ -26,13 +26,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from shoplens.errors import InputError, StoreError
-from shoplens.ingest.clean import Staged, clean_raw
-from shoplens.ingest.mapping import Mapping
-from shoplens.ingest.quality import QualityReport, write_report
+from shoplens.ingest.clean import CLEAN_STEPS, Staged, clean_raw
+from shoplens.ingest.currency import FxRates, check_store_currency
+from shoplens.ingest.mapping import Mapping, UnknownStatus
+from shoplens.ingest.merge import customer_merges, refuse_other_shop
+from shoplens.ingest.overlap import SeenLines
+from shoplens.ingest.quality import EXAMPLES_PER_KIND, Finding, QualityReport, write_report
 from shoplens.ingest.raw import RawTable
 from shoplens.ingest.read_staging import ident
+from shoplens.ingest.spill import DEFAULT_MEMORY_LIMIT, bounded_memory
 from shoplens.store.db import (
     create_tables,
     drop_cached_tables,
@@ -56,10 +61,27 @@ class ImportOptions:
     """Zone of source timestamps without an offset; overrides the mapping's."""
     currency: str = "EUR"
     """Currency when the mapping has neither a currency column nor a currency."""
+    keep_currency: str | None = None
+    """``--currency``: the import's currency; orders in others are left out (or converted
+    with ``fx_rates``). See :mod:`shoplens.ingest.currency`."""
+    fx_rates: FxRates | None = None
+    """``--fx-rates``: convert orders in other currencies to the reporting currency."""
+    unknown_status: UnknownStatus | None = None
+    """``--unknown-status``: overrides the mapping's ``[status] unknown``."""
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT
+    """What DuckDB may hold in memory; the rest spills to disk (:mod:`shoplens.ingest.spill`).
+    None: DuckDB's default (80% of the machine's memory)."""
+    merge_customers: bool = False
+    """``--merge-customers``: merge customers whose id is in the store even when most
+    of them differ in country, name or email (see :mod:`shoplens.ingest.merge`)."""
     max_bad_share: float | None = None
     """Overrides the mapping's ``max_bad_share``."""
     shop_timezone: str = "UTC"
     """The store's time zone: the default zone of source timestamps; recorded in the store."""
+
+
+Progress = Callable[[str, int, int], None]
+"""``on_progress(stage, done, total)``: the stages are ``reading``, ``cleaning``, ``writing``."""
 
 
 def import_file(
@@ -67,6 +89,8 @@ def import_file(
     store: str | Path,
     mapping: Mapping,
     options: ImportOptions | None = None,
+    *,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Import ``path`` into ``store`` (created if missing); one report per source table."""
     from shoplens.ingest.readers import read_raw
@@ -76,11 +100,15 @@ def import_file(
     if not path.exists():
         raise InputError("file not found", source=str(path))
 
+    progress = on_progress or _no_progress
+
     def work(con: duckdb.DuckDBPyConnection) -> list[QualityReport]:
+        progress("reading", 0, 1)
         raws = read_raw(
             con, path, sheet=opts.sheet, encoding=opts.encoding, delimiter=opts.delimiter
         )
-        return import_into(con, raws, mapping, opts)
+        progress("reading", 1, 1)
+        return import_into(con, raws, mapping, opts, on_progress=progress)
 
     return run_import(store, opts, work)
 
@@ -99,13 +127,15 @@ def run_import(
     if store.exists():
         con = open_store(store, timezone=options.shop_timezone)
         try:
-            return work(con)
+            with bounded_memory(con, options.memory_limit):
+                return work(con)
         finally:
             con.close()
     reports: list[QualityReport] = []
 
     def build(con: duckdb.DuckDBPyConnection) -> None:
-        reports.extend(work(con))
+        with bounded_memory(con, options.memory_limit):
+            reports.extend(work(con))
 
     write_new_store(store, build)
     return reports
@@ -118,11 +148,22 @@ def import_into(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Clean every staged source, then write them all to the store in one transaction."""
     opts = options or ImportOptions()
+    progress = on_progress or _no_progress
+    total, done = len(raws) * CLEAN_STEPS, 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        progress("cleaning", done, total)
+
     started = datetime.now(UTC)
     staged: list[Staged] = []
+    # lines of several sources (sheets) that are exact copies of each other count once
+    seen = SeenLines(con) if len(raws) > 1 else None
     try:
         for raw in raws:
             staged.append(
@@ -134,15 +175,41 @@ def import_into(
                     currency=opts.currency,
                     max_bad_share=opts.max_bad_share,
                     now=now,
+                    seen=seen,
+                    keep_currency=opts.keep_currency,
+                    fx=opts.fx_rates,
+                    unknown_status=opts.unknown_status,
+                    on_step=step,
                 )
             )
-        write_staged(con, staged, started, shop=opts)
+            # cleaned: its text is not needed any more (frees memory, or spill space)
+            con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(raw.table)}")
+        progress("writing", 0, 1)
+        write_staged(con, staged, started, shop=opts, merge_customers=opts.merge_customers)
+        progress("writing", 1, 1)
     finally:
+        if seen is not None:
+            seen.drop()
         for s in staged:
             s.drop(con)
         for raw in raws:
             con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(raw.table)}")
     return [s.report for s in staged]
+
+
+def _imported_currency(con: duckdb.DuckDBPyConnection, staged: list[Staged]) -> str | None:
+    """The one currency of the import's orders (None when it has none or several)."""
+    if not staged:
+        return None
+    union = " UNION ALL ".join(f"SELECT currency FROM {s.orders}" for s in staged)
+    rows = con.execute(
+        f"SELECT DISTINCT currency FROM ({union}) WHERE currency IS NOT NULL LIMIT 2"
+    ).fetchall()
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
 
 
 def write_staged(
@@ -151,11 +218,18 @@ def write_staged(
     started: datetime,
     *,
     shop: ImportOptions | None = None,
+    merge_customers: bool = False,
 ) -> None:
     """Write staged canonical tables and their reports to the store in one transaction.
 
     ``shop``: the shop's time zone and currency are recorded (``shoplens_meta``) in the
     same transaction.
+
+    Refused (nothing written) when the import's orders are in another currency than the
+    store's (:func:`~shoplens.ingest.currency.check_store_currency`), or when most of the
+    customers it shares with the store differ from the stored ones, unless
+    ``merge_customers`` (:mod:`shoplens.ingest.merge`); the reports count the merged and
+    changed customers.
 
     The stored lines of every order of the import are deleted first, once: an order in
     several staged sources (sheets of one workbook) keeps the lines of all of them, its
@@ -168,16 +242,35 @@ def write_staged(
     con.execute("BEGIN TRANSACTION")
     try:
         _create_missing(con)
+        check_store_currency(con, [s.orders for s in staged])
+        merges = [customer_merges(con, s.customers, s.report.source) for s in staged]
+        if not merge_customers:
+            for s, m in zip(staged, merges, strict=True):
+                refuse_other_shop(m, s.report.source)
         if shop is not None:
-            write_meta(con, timezone=shop.shop_timezone, currency=shop.currency)
+            write_meta(
+                con,
+                timezone=shop.shop_timezone,
+                currency=_imported_currency(con, staged) or shop.keep_currency or shop.currency,
+            )
         if staged:
             orders = " UNION ".join(f"SELECT order_id FROM {s.orders}" for s in staged)
             con.execute(f"DELETE FROM order_items WHERE order_id IN ({orders})")
-        for s in staged:
+        for s, m in zip(staged, merges, strict=True):
             _upsert(con, s)
             s.report.started_at = started
             s.report.finished_at = datetime.now(UTC)
-            write_report(con, s.report, s.findings)
+            s.report.merged_customers, s.report.changed_customers = m.merged, m.changed
+            s.report.findings += [Finding(**r) for r in m.findings.to_pylist()[:EXAMPLES_PER_KIND]]
+            findings = s.findings
+            if m.findings.num_rows:
+                extra = m.findings.select(["kind", "source", "row", "column", "value", "message"])
+                findings = (
+                    pa.concat_tables([s.findings, extra.cast(s.findings.schema)])
+                    if s.findings.num_columns
+                    else extra
+                )
+            write_report(con, s.report, findings)
         con.execute("COMMIT")
         note_committed()
     except BaseException:

@@ -31,6 +31,8 @@ falls back to the product name).
     completed = ["paid"]          # ... and its values (case-insensitive)
     cancelled = ["cancelled"]
     returned = ["refunded"]
+    unknown = "refuse"            # a value in no list: refuse the import (default), or
+                                  # count it as "completed", "cancelled" or "returned"
     cancelled_if_present = "Cancelled at"  # non-empty cell: the order is cancelled
     order_id_prefix = "C"         # order ids with this prefix are cancellations
     negative_quantity = "return"  # or "bad": a negative quantity is a bad value
@@ -52,6 +54,7 @@ from shoplens.errors import InputError
 from shoplens.store.db import check_timezone
 
 ColumnSpec = str | list[str] | None
+UnknownStatus = Literal["refuse", "completed", "cancelled", "returned"]
 
 # the order-level canonical fields (besides order_id): one value per order
 ORDER_FIELDS = (
@@ -98,9 +101,11 @@ class StatusRules(_Frozen):
 
     column: ColumnSpec = None
     completed: tuple[str, ...] = ()
-    """Known completed values; if empty, any value not listed below is completed."""
     cancelled: tuple[str, ...] = ()
     returned: tuple[str, ...] = ()
+    unknown: UnknownStatus = "refuse"
+    """A status value in none of the lists: an ``unknown_status`` finding, and the
+    import is refused (``refuse``) or the order counts as the status named here."""
     cancelled_if_present: ColumnSpec = None
     order_id_prefix: str | None = None
     negative_quantity: Literal["return", "bad"] = "return"

@@ -413,7 +413,24 @@ def load_batches(
     # line number repeated within an order and the orders' key is enforced; the GROUP BY
     # check could not fail.
     finalize_keys(con, created, verify_unenforced=False)
+    _check_one_currency(con)
     return rows
+
+
+def _check_one_currency(con: duckdb.DuckDBPyConnection) -> None:
+    """A store holds one currency: refuse orders in several (money is never mixed)."""
+    counts = con.execute(
+        "SELECT currency, count(*) FROM orders GROUP BY 1 ORDER BY 2 DESC, 1"
+    ).fetchall()
+    if len(counts) > 1:
+        listed = ", ".join(f"{c}: {n:,} orders" for c, n in counts)
+        raise InputError(
+            f"orders in {len(counts)} currencies ({listed}); a store holds one currency:"
+            " convert the orders in MongoDB first, or export them to a file and import it"
+            " with --currency or --fx-rates",
+            source="collection 'orders'",
+            column="currency",
+        )
 
 
 def import_into_store(

@@ -34,14 +34,16 @@ Rules:
   ``customer_unique_id`` is a ``missing_value`` (dropped).
 - **Status.** ``canceled`` and ``unavailable`` -> ``cancelled``; ``delivered``,
   ``shipped``, ``invoiced``, ``processing``, ``approved`` and ``created`` ->
-  ``completed`` (placed and not cancelled: the sale stands); any other value is
-  ``completed`` and an ``unknown_status`` finding. Olist has no return status, so no
+  ``completed`` (placed and not cancelled: the sale stands); any other value is an
+  ``unknown_status`` finding and refuses the import unless ``--unknown-status`` says
+  how to count it. Olist has no return status, so no
   order is ``returned``.
 - **Lines.** Each ``order_items`` row is one unit: quantity 1, ``unit_price = price``;
   ``line_no`` numbers the lines of an order by ``order_item_id`` (equal to it in the
   real data). ``freight_value`` is shipping paid to the carrier, not merchandise
   revenue: it is not imported. A row without order id, product id or price is a
-  ``missing_value``, an unparseable price ``unparseable``, a negative one
+  ``missing_value``, an unparseable price ``unparseable``, one of 10^16 or more
+  ``out_of_range``, a negative one
   ``negative_price`` (all dropped); a zero price is ``zero_price`` and a price above
   median + 10 MAD ``price_outlier`` (kept). A line whose order is not among the
   imported orders (absent from the orders file, or dropped there) is an
@@ -91,14 +93,16 @@ from shoplens.ingest.clean import (
     date_expr,
     date_params,
     finish_staged,
+    money_out_of_range,
     number_expr,
+    number_overflow_expr,
     outlier_threshold,
     run_sql,
     scalar_int,
     sql_string,
     stage_rows,
 )
-from shoplens.ingest.load import ImportOptions, run_import, write_staged
+from shoplens.ingest.load import ImportOptions, Progress, run_import, write_staged
 from shoplens.ingest.mapping import Mapping
 from shoplens.ingest.quality import QualityReport
 from shoplens.ingest.raw import RawTable
@@ -154,6 +158,7 @@ _MESSAGES = {
     "missing_value": "no {column}",
     "unparseable": "{column} is not a {what}",
     "invalid_value": "negative {column}",
+    "out_of_range": "{column} out of range (the store holds money below 10^16)",
     "negative_price": "negative price: dropped (not a sale)",
 }
 
@@ -164,6 +169,7 @@ def import_olist(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Import an Olist directory into ``store`` (created if missing); one report.
 
@@ -174,7 +180,11 @@ def import_olist(
     directory = Path(directory)
     opts = options or ImportOptions()
     files = locate_files(directory)
-    return run_import(store, opts, lambda con: import_olist_into(con, files, opts, now=now))
+    return run_import(
+        store,
+        opts,
+        lambda con: import_olist_into(con, files, opts, now=now, on_progress=on_progress),
+    )
 
 
 def locate_files(directory: Path) -> dict[str, Path]:
@@ -208,6 +218,7 @@ def import_olist_into(
     options: ImportOptions | None = None,
     *,
     now: datetime | None = None,
+    on_progress: Progress | None = None,
 ) -> list[QualityReport]:
     """Stage, clean and write the Olist ``files`` (from :func:`locate_files`) on ``con``."""
     from shoplens.ingest.readers import read_raw
@@ -215,20 +226,31 @@ def import_olist_into(
     opts = options or ImportOptions()
     if opts.sheet is not None:
         raise InputError("a sheet does not apply to the Olist CSV files")
+    if opts.fx_rates is not None or opts.keep_currency not in (None, OLIST_CURRENCY):
+        raise InputError(
+            f"Olist orders are all in {OLIST_CURRENCY}: --currency and --fx-rates do not apply"
+        )
     started = datetime.now(UTC)
     raws: list[RawTable] = []
     staged: Staged | None = None
     try:
         by_role: dict[str, RawTable] = {}
-        for role, path in files.items():
+        progress = on_progress or (lambda stage, done, total: None)
+        for i, (role, path) in enumerate(files.items()):
+            progress("reading", i, len(files))
             (raw,) = read_raw(
                 con, path, encoding=opts.encoding, delimiter=opts.delimiter, name=f"olist_{role}"
             )
             raws.append(raw)
             by_role[role] = raw
+        progress("reading", len(files), len(files))
         directory = next(iter(files.values())).parent
+        progress("cleaning", 0, 1)
         staged = _Cleaner(con, by_role, directory, opts, now).run()
-        write_staged(con, [staged], started, shop=opts)
+        progress("cleaning", 1, 1)
+        progress("writing", 0, 1)
+        write_staged(con, [staged], started, shop=opts, merge_customers=opts.merge_customers)
+        progress("writing", 1, 1)
         return [staged.report]
     finally:
         if staged is not None:
@@ -301,6 +323,7 @@ class _Cleaner:
                 {"now": self.now},
                 self.temps,
                 max_bad_share=_DEFAULT_MAX_BAD_SHARE if limit is None else limit,
+                refuse_unknown_status=self.opts.unknown_status is None,
             )
         except BaseException:
             staged.drop(con)
@@ -316,7 +339,7 @@ class _Cleaner:
             if raw.rows == 0:
                 raise InputError("no data rows (empty file or header only)", source=raw.source)
             rows[role] = self.t(f"rows_{role}")
-            empty, dups = stage_rows(self.con, raw, self.cols[role], rows[role])
+            empty, dups, _ = stage_rows(self.con, raw, self.cols[role], rows[role])
             rep.rows_read += raw.rows
             rep.empty_rows += empty
             rep.duplicate_rows += dups
@@ -377,13 +400,15 @@ class _Cleaner:
             ") SELECT o.*, c.customer_id, c.city,"
             " o.olist_customer IS NOT NULL AND c.olist_customer IS NULL AS orphan,"
             " CASE WHEN lower(status_raw) IN (SELECT unnest($cancelled)) THEN 'cancelled'"
-            " ELSE 'completed' END AS status,"
+            " WHEN status_raw IS NULL OR lower(status_raw) NOT IN (SELECT unnest($known))"
+            " THEN $unknown_as ELSE 'completed' END AS status,"
             " status_raw IS NULL OR lower(status_raw) NOT IN (SELECT unnest($known))"
             " AS unknown_status"
             " FROM o LEFT JOIN c USING (olist_customer)",
             {
                 "cancelled": list(CANCELLED_STATUSES),
                 "known": [*CANCELLED_STATUSES, *COMPLETED_STATUSES],
+                "unknown_as": self.opts.unknown_status or "completed",
             },
         )
         con.execute(
@@ -391,7 +416,9 @@ class _Cleaner:
             " WHEN v_order_id IS NULL THEN 'missing_value:order_id'"
             " WHEN v_product_id IS NULL THEN 'missing_value:product_id'"
             " WHEN v_price IS NULL THEN 'missing_value:price'"
-            " WHEN price IS NULL OR price >= 1e16 THEN 'unparseable:price'"
+            f" WHEN {number_overflow_expr('v_price', '.')} OR {money_out_of_range('price')}"
+            " THEN 'out_of_range:price'"
+            " WHEN price IS NULL THEN 'unparseable:price'"
             " WHEN price < 0 THEN 'negative_price:price'"
             f" WHEN v_order_id NOT IN (SELECT order_id FROM {t_order})"
             " THEN 'orphan_line:order_id' END AS problem"
@@ -418,7 +445,9 @@ class _Cleaner:
             f"CREATE TEMP TABLE {t_vouchers} AS SELECT *, CASE"
             " WHEN v_order_id IS NULL THEN 'missing_value:order_id'"
             " WHEN v_payment_value IS NULL THEN 'missing_value:payment_value'"
-            " WHEN value IS NULL OR value >= 1e16 THEN 'unparseable:payment_value'"
+            f" WHEN {number_overflow_expr('v_payment_value', '.')}"
+            f" OR {money_out_of_range('value')} THEN 'out_of_range:payment_value'"
+            " WHEN value IS NULL THEN 'unparseable:payment_value'"
             " WHEN value < 0 THEN 'invalid_value:payment_value' END AS problem"
             f" FROM (SELECT *, {number_expr('v_payment_value', '.')} AS value"
             f" FROM {rows['payments']} WHERE lower(v_payment_type) = $voucher)",
@@ -494,7 +523,7 @@ class _Cleaner:
             f" FROM {t_order} WHERE order_id NOT IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'unknown_status', {self.src('orders')}, first_row,"
             f" {self.col('orders', 'order_status')}, status_raw,"
-            " 'status value not known for Olist: counted as completed'"
+            f" {sql_string(self._unknown_message())}"
             f" FROM {t_order} WHERE unknown_status"
             f" AND order_id IN (SELECT order_id FROM {s.orders})",
             f"SELECT 'untranslated_category', {self.src('products')}, min(first_row),"
@@ -513,6 +542,10 @@ class _Cleaner:
             " CAST(order_ts AS VARCHAR), 'order date after the import: kept'"
             f" FROM {s.orders} WHERE order_ts > $now",
         ]
+
+    def _unknown_message(self) -> str:
+        unknown = self.opts.unknown_status
+        return "status value not known for Olist" + (f": counted as {unknown}" if unknown else "")
 
     def _row_findings(self, role: str, table: str, what: str) -> str:
         """Findings of the rows of ``table`` with a ``problem`` (except orphans)."""

@@ -18,6 +18,9 @@ missing_value         yes      a required value is empty (order id, product, qua
 unparseable           yes      a value is not a number / date in the expected format
 invalid_value         yes      quantity 0, negative quantity where not allowed, negative
                                discount
+out_of_range          yes      a value too large for the store: quantity above
+                               2,147,483,647, price, discount or quantity x price of
+                               10^16 or more
 negative_price        yes      unit price < 0 (accounting adjustments such as UCI's
                                "Adjust bad debt"; not a sale)
 mixed_sign_line       yes      a negative-quantity line in an order with positive lines
@@ -35,9 +38,13 @@ orphan_order          no       Olist: the order's customer is not in the custome
                                kept as a guest order
 untranslated_category no       Olist: a category without an English name, kept in
                                Portuguese (one finding per category)
+other_currency        yes      an order in another currency than ``--currency``
+converted_currency    no       an order converted with ``--fx-rates``
+changed_customer      no       a customer already in the store whose country, name,
+                               email, city or signup the import changes (merged)
 ===================== ======== =========================================================
 
-``bad_rows`` (missing_value + unparseable + invalid_value) plus ``orphan_lines`` over
+``bad_rows`` (missing_value + unparseable + invalid_value + out_of_range) plus ``orphan_lines`` over
 the rows left after removing empty and duplicate rows is the bad share checked against
 ``max_bad_share``.
 """
@@ -76,6 +83,7 @@ FINDING_COUNTS: dict[str, str] = {
     "missing_value": "missing_values",
     "unparseable": "unparseable_values",
     "invalid_value": "invalid_values",
+    "out_of_range": "out_of_range_values",
     "negative_price": "negative_price_rows",
     "mixed_sign_line": "mixed_sign_lines",
     "orphan_line": "orphan_lines",
@@ -88,6 +96,8 @@ FINDING_COUNTS: dict[str, str] = {
     "empty_order": "empty_orders",
     "orphan_order": "orphan_orders",
     "untranslated_category": "untranslated_categories",
+    "other_currency": "other_currency_orders",
+    "converted_currency": "converted_orders",
 }
 
 
@@ -101,11 +111,13 @@ class QualityReport:
     rows_read: int = 0
     empty_rows: int = 0
     duplicate_rows: int = 0
+    overlap_rows: int = 0
     dates_parsed: int = 0
     bad_rows: int = 0
     missing_values: int = 0
     unparseable_values: int = 0
     invalid_values: int = 0
+    out_of_range_values: int = 0
     negative_price_rows: int = 0
     mixed_sign_lines: int = 0
     orphan_lines: int = 0
@@ -127,6 +139,10 @@ class QualityReport:
     empty_orders: int = 0
     orphan_orders: int = 0
     untranslated_categories: int = 0
+    other_currency_orders: int = 0
+    converted_orders: int = 0
+    merged_customers: int = 0
+    changed_customers: int = 0
     run_id: int | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -153,7 +169,12 @@ class QualityReport:
         """Set the per-kind counts (and ``bad_rows``) from the number of findings per kind."""
         for kind, attr in FINDING_COUNTS.items():
             setattr(self, attr, by_kind.get(kind, 0))
-        self.bad_rows = self.missing_values + self.unparseable_values + self.invalid_values
+        self.bad_rows = (
+            self.missing_values
+            + self.unparseable_values
+            + self.invalid_values
+            + self.out_of_range_values
+        )
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -166,11 +187,13 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "rows_read": "Data rows in the source.",
     "empty_rows": "Rows with every cell empty: dropped.",
     "duplicate_rows": "Exact copies of an earlier row: dropped.",
+    "overlap_rows": "... of which copies of a line of an earlier sheet or file of the import.",
     "dates_parsed": "Order timestamps parsed (rows left after empty and duplicate rows).",
     "bad_rows": "Rows dropped for a missing, unparseable or invalid value.",
     "missing_values": "... of which a required value is empty.",
     "unparseable_values": "... of which a value is not a number/date in the expected format.",
     "invalid_values": "... of which quantity 0, a disallowed negative quantity or discount.",
+    "out_of_range_values": "... of which a value too large for the store (quantity, money).",
     "negative_price_rows": "Rows with a negative unit price (adjustments): dropped.",
     "mixed_sign_lines": "Negative lines in orders with positive lines: dropped.",
     "orphan_lines": "Lines of orders without a timestamp on any line: dropped.",
@@ -192,6 +215,10 @@ COUNT_DEFINITIONS: dict[str, str] = {
     "empty_orders": "Olist: orders without any line: not imported (not in the bad share).",
     "orphan_orders": "Olist: orders whose customer is not in the customers file: guests.",
     "untranslated_categories": "Olist: categories without an English name: kept as is.",
+    "other_currency_orders": "Orders in another currency than --currency: not imported.",
+    "converted_orders": "Orders converted to the reporting currency with --fx-rates.",
+    "merged_customers": "Customers already in the store (same id): merged.",
+    "changed_customers": "... of which the import changed country, name, email or signup.",
 }
 
 _META = ("source", "mapping", "date_format", "run_id", "started_at", "finished_at", "findings")

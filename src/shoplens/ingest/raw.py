@@ -9,7 +9,7 @@ value can be counted and reported with its file, row and column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ROW_COLUMN = "__row"
 
@@ -29,3 +29,6 @@ class RawTable:
     row_kind: str = "line"
     """What ``__row`` counts: ``line`` (line in a text file, the header is line 1) or
     ``row`` (record number in Parquet/JSON lines, sheet row in Excel)."""
+    unsaved_formulas: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Excel: column -> (cells holding a formula without a saved value, first such row).
+    Those cells are staged empty; the cleaning refuses them in a mapped column."""

@@ -3,18 +3,26 @@
 The header is the first non-empty row; ``__row`` is the sheet row number. Whole numbers
 are written without ``.0``, dates as ``YYYY-MM-DD``, datetimes as
 ``YYYY-MM-DD HH:MM:SS``, booleans as ``true``/``false``.
+
+A cell holding a formula whose value was never saved (a workbook written by a program,
+not saved in Excel) has no value to read: it is staged empty and counted per column in
+:attr:`RawTable.unsaved_formulas`, so that the cleaning can say so instead of calling
+it a missing value.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import duckdb
 import openpyxl
 import pyarrow as pa
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from shoplens.errors import InputError
 from shoplens.ingest.raw import ROW_COLUMN, RawTable
@@ -83,7 +91,7 @@ def read_excel(
                 raise InputError(
                     f"cannot read the sheet ({type(e).__name__}: {e})", source=sheet_source
                 ) from None
-            staged = _stage_sheet(con, rows, sheet_source, base)
+            staged = _stage_sheet(con, rows, sheet_source, base, _unsaved_formulas(ws))
             if staged is not None:
                 out.append(staged)
         if not out:
@@ -98,11 +106,48 @@ def read_excel(
                 con.execute(f"DROP TABLE IF EXISTS {ident(t.table)}")
 
 
+def _unsaved_formulas(ws: Any) -> set[tuple[int, int]]:
+    """(row, column) of the cells holding a formula without a saved value (1-based).
+
+    openpyxl reads such a cell as empty; the sheet's XML tells them apart: a ``<c>``
+    with an ``<f>`` and no ``<v>``. A cheap byte scan skips sheets without formulas.
+    """
+    get_source = getattr(ws, "_get_source", None)
+    if get_source is None:
+        return set()
+    try:
+        with get_source() as src:
+            tail, found = b"", False
+            while chunk := src.read(1 << 20):
+                if b"<f" in tail + chunk or b":f " in tail + chunk or b":f>" in tail + chunk:
+                    found = True
+                    break
+                tail = chunk[-4:]
+        if not found:
+            return set()
+        out: set[tuple[int, int]] = set()
+        with get_source() as src:
+            for _, elem in ElementTree.iterparse(src, events=("end",)):
+                if elem.tag.rsplit("}", 1)[-1] != "c":
+                    continue
+                kids = {k.tag.rsplit("}", 1)[-1]: k for k in elem}
+                value = kids.get("v")
+                ref = elem.get("r")
+                if "f" in kids and (value is None or not (value.text or "")) and ref:
+                    col, row = coordinate_from_string(ref)
+                    out.add((int(row), column_index_from_string(col)))
+                elem.clear()
+        return out
+    except (ElementTree.ParseError, OSError, ValueError):
+        return set()  # openpyxl read the values: leave the check out
+
+
 def _stage_sheet(
     con: duckdb.DuckDBPyConnection,
     rows: list[tuple[int, list[str | None]]],
     source: str,
     base: str,
+    unsaved: set[tuple[int, int]] | None = None,
 ) -> RawTable | None:
     start = next((k for k, (_, r) in enumerate(rows) if any(v is not None for v in r)), None)
     if start is None:
@@ -138,11 +183,18 @@ def _stage_sheet(
         for k, j in enumerate(keep)
     }
     columns["r"] = pa.array([i for i, _ in data], pa.int64())
+    formulas: dict[str, tuple[int, int]] = {}
+    data_rows = {i for i, _ in data}
+    for r, c in sorted(unsaved or ()):
+        j = c - 1
+        if r in data_rows and j in keep:
+            cells, first = formulas.get(names[j], (0, r))
+            formulas[names[j]] = (cells + 1, first)
     view = f"{new_table(con, base)}__arrow"
     select = ", ".join(f"c{k} AS {ident(names[j])}" for k, j in enumerate(keep))
     con.register(view, pa.table(columns))
     try:
-        return stage(
+        raw = stage(
             con,
             base,
             f"SELECT {select}, r AS {ident(ROW_COLUMN)} FROM {ident(view)} ORDER BY r",
@@ -155,6 +207,7 @@ def _stage_sheet(
         )
     finally:
         con.unregister(view)
+    return dataclasses.replace(raw, unsaved_formulas=formulas) if formulas else raw
 
 
 def _excel_col(n: int) -> str:

@@ -54,7 +54,7 @@ def read_json(
             ).fetchall()
             if bad:
                 raise InputError(
-                    f"a JSON {str(bad[0][1]).lower()} where an object was expected; "
+                    f"a JSON {_json_kind(str(bad[0][1]))} where an object was expected; "
                     "expected one JSON object per record",
                     source=source,
                     row=int(bad[0][0]),
@@ -103,6 +103,14 @@ def read_json(
             "row",
             lambda e: _json_error(e, source),
         )
+
+
+# DuckDB's json_type names -> JSON's own words (no DuckDB type names in messages)
+_JSON_KINDS = {"VARCHAR": "string", "BOOLEAN": "boolean", "ARRAY": "array", "NULL": "null"}
+
+
+def _json_kind(duck_type: str) -> str:
+    return _JSON_KINDS.get(duck_type.upper(), "number")
 
 
 def _json_error(e: duckdb.Error, source: str) -> InputError:
