@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from shoplens.store import read_meta
-from tests.ingest.import_files import CUSTOM_CSV, CUSTOM_TOML, write
+from tests.ingest.import_files import CUSTOM_CSV, CUSTOM_TOML, SHOPIFY_CSV, write
 from tests.test_cli import SMALL, run
 
 
@@ -87,3 +87,18 @@ def test_import_records_the_shop_zone_apart_from_the_source_zone(
     assert ts.isoformat() == "2024-03-05T05:30:00+00:00"  # 14:30 in Tokyo (UTC+9)
     code, out, _ = run(capsys, "cohorts", "--store", str(store), "--json", "--no-save")
     assert json.loads(out)["timezone"] == "Asia/Tokyo"
+
+
+def test_import_records_the_currency_its_orders_are_in(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a Shopify export whose orders are all in USD: the store's currency is USD, not the
+    # EUR default of the settings (found when merging the import and store branches)
+    src = write(tmp_path, "shopify.csv", SHOPIFY_CSV.replace(",EUR,", ",USD,"))
+    path = tmp_path / "usd.duckdb"
+    code, _, err = run(
+        capsys, "import", str(src), "--preset", "shopify", "--store", str(path), "--json",
+        "--unknown-status", "cancelled", "--max-bad-share", "0.5",
+    )  # fmt: skip
+    assert code == 0, err
+    assert meta(path)[1] == "USD"
