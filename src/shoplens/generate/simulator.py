@@ -327,3 +327,19 @@ def generate_into(
     if on_progress is not None:
         on_progress("keys", 1, 1)
     return GenerationSummary(rows=rows, seconds={"generate": t1 - t0, "keys": t2 - t1})
+
+
+def generate_tables(
+    params: SimulationParams, on_progress: Progress | None = None
+) -> Iterator[tuple[str, pa.Table]]:
+    """The simulation as a stream of (table name, chunk) pairs, for writers other than a
+    store (e.g. Parquet); same tables, ids and random draws as :func:`generate_into`.
+
+    Ids are int64 (a store casts them to VARCHAR on insert). Memory: one chunk of
+    customers' tables at a time, plus the order times kept for the global order ids.
+    """
+    for item in _in_background(_run(params)):
+        if isinstance(item, _Load):
+            yield item.name, item.table
+        elif on_progress is not None:
+            on_progress(item.stage, item.done, item.total)
