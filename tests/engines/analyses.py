@@ -23,3 +23,7 @@ ANALYSES: list[Analysis] = [
     ("cohorts customers", lambda con: analytics.cohort_matrix(con, metric="customers")),
     ("cohorts revenue", lambda con: analytics.cohort_matrix(con, metric="revenue")),
 ]
+
+# On the standalone cluster: one analysis of each family (order facts, line facts,
+# customers, cohorts); local mode runs them all.
+CLUSTER = ("kpis", "kpis by category", "segments (RFM scores, both segments)", "cohorts revenue")
