@@ -84,7 +84,7 @@ _CLUSTER_SCRIPT = textwrap.dedent(
     engine = open_source(root, engine="spark", timezone=tz, master=master)
     executors = session.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1
     # Python workers on the executors: the partition sizes, computed by mapInPandas
-    orders = session.sql("SELECT 1 AS x FROM orders")
+    orders = engine.spark.sql("SELECT 1 AS x FROM orders")
     sizes = orders.mapInPandas(lambda frames: (f.iloc[:0].assign(x=[len(f)]) for f in frames),
                                "x long").collect()
     out = {label: f(engine).to_pylist() for label, f in ANALYSES if label in CLUSTER}
@@ -101,7 +101,7 @@ def test_spark_cluster_equals_duckdb(shop: Shop, spark_cluster: Cluster) -> None
         env=spark_cluster.env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=900,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
