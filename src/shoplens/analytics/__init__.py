@@ -1,7 +1,9 @@
-"""Batch analytics in SQL on DuckDB: KPIs, RFM, segments, cohorts.
+"""Batch analytics in SQL: KPIs, RFM, segments, cohorts.
 
-Every function takes a store connection (its TimeZone set to the shop's) and
-parameters, and returns a ``pyarrow.Table``; nothing here prints or writes.
+Every function takes a store connection (its TimeZone set to the shop's) or an engine
+(:mod:`shoplens.engines`: DuckDB or Spark over a Parquet dataset) and parameters, and
+returns a ``pyarrow.Table``; nothing here prints or writes. The SQL is written once, in
+DuckDB's dialect; the Spark engine transpiles it.
 """
 
 from shoplens.analytics.cohorts import cohort_matrix

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-import duckdb
 import pyarrow as pa
 
 from shoplens.analytics.facts import ORDER_FACTS, ensure_order_facts
 from shoplens.analytics.rfm import ORDER_TABLES
+from shoplens.engines import Source, as_engine
 from shoplens.errors import InvalidParameterError
-from shoplens.store.db import require_tables
 
 COHORT_METRICS: tuple[str, ...] = ("customers", "revenue")
 
@@ -68,10 +67,10 @@ horizon AS (
     SELECT {_MONTH.format(d="max(month)")} AS last_idx FROM {ORDER_FACTS}
 ),
 grid AS (
-    SELECT s.cohort_idx, s.cohort_size, g.months_since
+    SELECT s.cohort_idx, s.cohort_size,
+           unnest(range(0, h.last_idx - s.cohort_idx + 1)) AS months_since
     FROM sizes AS s
     CROSS JOIN horizon AS h
-    CROSS JOIN LATERAL range(0, h.last_idx - s.cohort_idx + 1) AS g(months_since)
 ),
 filled AS (
     SELECT g.cohort_idx, g.months_since, g.cohort_size,
@@ -88,7 +87,7 @@ SELECT printf('%04d-%02d', cohort_idx // 12, cohort_idx % 12 + 1) AS cohort,
        CASE WHEN $metric = 'customers'
             THEN active_customers / cohort_size
             ELSE CAST(revenue AS DOUBLE) / nullif(CAST(
-                     max(revenue) FILTER (WHERE months_since = 0)
+                     max(CASE WHEN months_since = 0 THEN revenue END)
                          OVER (PARTITION BY cohort_idx) AS DOUBLE), 0)
        END AS value
 FROM filled
@@ -97,7 +96,7 @@ ORDER BY cohort_idx, months_since
 
 
 def cohort_matrix(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     *,
     metric: Literal["customers", "revenue"] = "customers",
 ) -> pa.Table:
@@ -115,6 +114,7 @@ def cohort_matrix(
         raise InvalidParameterError(
             f"unknown cohort metric {metric!r} (expected one of {', '.join(COHORT_METRICS)})"
         )
-    require_tables(con, ORDER_TABLES, why="for cohorts")
-    ensure_order_facts(con)
-    return con.sql(_COHORT_SQL, params={"metric": metric}).to_arrow_table()
+    engine = as_engine(con)
+    engine.require_tables(ORDER_TABLES, why="for cohorts")
+    ensure_order_facts(engine)
+    return engine.sql(_COHORT_SQL, params={"metric": metric})

@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import duckdb
 
+from shoplens.engines import DuckDBEngine, Source, as_engine
+from shoplens.engines.base import Engine
 from shoplens.store.db import CACHE_PREFIX, drop_cached_tables
 
 ORDER_FACTS = f"temp.main.{CACHE_PREFIX}order_facts"
@@ -202,32 +204,59 @@ def _create(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         con.execute(f"SET preserve_insertion_order = {'true' if preserve else 'false'}")
 
 
-def ensure_order_facts(con: duckdb.DuckDBPyConnection) -> str:
+def ensure_order_facts(con: Source) -> str:
     """Materialise the per-order facts on ``con`` if needed; return the table name.
 
     One row per order of ``orders`` (with or without lines); columns
     :data:`ORDER_FACT_COLUMNS`. Needs the ``orders`` and ``order_items`` tables
     (callers check and report their absence); ``channel`` and ``promo_code`` may be
-    missing (NULL channel, no promo).
+    missing (NULL channel, no promo). On another engine than a DuckDB store (a Parquet
+    dataset, read-only for the engine's life) the key is the time zone only.
     """
+    engine = as_engine(con)
+    if not isinstance(engine, DuckDBEngine):
+        if engine_key(engine, "order") != engine.timezone:
+            engine.execute(_order_facts_sql(engine.columns()))
+            set_engine_key(engine, "order", engine.timezone)
+            set_engine_key(engine, "line", None)
+        return ORDER_FACTS
+    con = engine.con
     ((timezone,),) = con.execute("SELECT current_setting('TimeZone')").fetchall()
     sources, columns = _fingerprint(con)
     key = f"{timezone}|{sources}"
     if _cached_key(con, "order") == key:
         return ORDER_FACTS
-    channel = "o.channel" if ("orders", "channel") in columns else "NULL::VARCHAR"
-    has_promo = (
-        "coalesce(o.promo_code, '') <> ''" if ("orders", "promo_code") in columns else "false"
-    )
     # the line facts are built from the order facts: they go stale with them
     con.execute(f"DROP TABLE IF EXISTS {LINE_FACTS}")
     con.execute(f"DROP TABLE IF EXISTS {CATEGORIES}")
-    _create(con, _ORDER_FACTS_SQL.format(table=ORDER_FACTS, channel=channel, has_promo=has_promo))
+    _create(con, _order_facts_sql(columns))
     _store_key(con, "order", key)
     return ORDER_FACTS
 
 
-def ensure_line_facts(con: duckdb.DuckDBPyConnection) -> str:
+def _order_facts_sql(columns: set[tuple[str, str]]) -> str:
+    channel = "o.channel" if ("orders", "channel") in columns else "NULL::VARCHAR"
+    has_promo = (
+        "coalesce(o.promo_code, '') <> ''" if ("orders", "promo_code") in columns else "false"
+    )
+    return _ORDER_FACTS_SQL.format(table=ORDER_FACTS, channel=channel, has_promo=has_promo)
+
+
+def engine_key(engine: Engine, kind: str) -> str | None:
+    """The key of the fact table ``kind`` cached on a non-store engine (None: not built)."""
+    keys: dict[str, str | None] = getattr(engine, "facts_keys", {})
+    return keys.get(kind)
+
+
+def set_engine_key(engine: Engine, kind: str, key: str | None) -> None:
+    keys = getattr(engine, "facts_keys", None)
+    if keys is None:
+        keys = {}
+        setattr(engine, "facts_keys", keys)  # noqa: B010
+    keys[kind] = key
+
+
+def ensure_line_facts(con: Source) -> str:
     """Materialise the per-(order, category) facts on ``con`` if needed; return the name.
 
     Columns :data:`LINE_FACT_COLUMNS`: the order's key and attributes, and for the
@@ -235,17 +264,26 @@ def ensure_line_facts(con: duckdb.DuckDBPyConnection) -> str:
     order-level discount and units. Also builds :data:`CATEGORIES` (cat_key,
     category; keys follow the names' order). Needs ``products`` with ``category``.
     """
-    ensure_order_facts(con)
+    engine = as_engine(con)
+    ensure_order_facts(engine)
+    if not isinstance(engine, DuckDBEngine):
+        if engine_key(engine, "line") != engine.timezone:
+            engine.execute(_CATEGORIES_SQL.format(table=CATEGORIES))
+            engine.execute(_line_facts_sql())
+            set_engine_key(engine, "line", engine.timezone)
+        return LINE_FACTS
+    con = engine.con
     key = _fingerprint(con)[0]
     if _cached_key(con, "line") == key and _table_exists(con, LINE_FACTS):
         return LINE_FACTS
     con.execute(_CATEGORIES_SQL.format(table=CATEGORIES))
-    _create(
-        con,
-        _LINE_FACTS_SQL.format(table=LINE_FACTS, order_facts=ORDER_FACTS, categories=CATEGORIES),
-    )
+    _create(con, _line_facts_sql())
     _store_key(con, "line", key)
     return LINE_FACTS
+
+
+def _line_facts_sql() -> str:
+    return _LINE_FACTS_SQL.format(table=LINE_FACTS, order_facts=ORDER_FACTS, categories=CATEGORIES)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:

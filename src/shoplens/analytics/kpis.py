@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import pyarrow as pa
 
 from shoplens.analytics.facts import (
@@ -44,7 +43,9 @@ from shoplens.analytics.facts import (
     ensure_line_facts,
     ensure_order_facts,
 )
-from shoplens.errors import InvalidParameterError, StoreError
+from shoplens.engines import Source, as_engine
+from shoplens.engines.base import Engine
+from shoplens.errors import EngineError, InvalidParameterError, ShoplensError, StoreError
 from shoplens.schema import age_group_sql
 
 DIMENSIONS: tuple[str, ...] = (
@@ -160,7 +161,7 @@ _MONEY = (
 
 
 def compute_kpis(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     *,
     start: date | None = None,
     end: date | None = None,
@@ -183,7 +184,8 @@ def compute_kpis(
     if start is not None and end is not None and start > end:
         raise InvalidParameterError(f"period start {start} is after its end {end}")
     dim = _DIMS[by] if by is not None else None
-    _check_columns(con, _BASE_NEEDS + (dim.needs if dim else ()), by)
+    engine = as_engine(con)
+    _check_columns(engine, _BASE_NEEDS + (dim.needs if dim else ()), by)
 
     # shop-local midnights: a DATE cast to TIMESTAMPTZ is midnight in the session zone
     conds: list[str] = []
@@ -197,27 +199,27 @@ def compute_kpis(
         params["end"] = end
     sql = _build_sql(by, dim, " AND ".join(conds) or "TRUE")
     if by == "category":
-        ensure_line_facts(con)
+        ensure_line_facts(engine)
     else:
-        ensure_order_facts(con)
-    return con.sql(sql, params=params).to_arrow_table()
+        ensure_order_facts(engine)
+    return engine.sql(sql, params=params)
 
 
-def _check_columns(
-    con: duckdb.DuckDBPyConnection, needs: tuple[tuple[str, str], ...], by: str | None
-) -> None:
-    rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns"
-        " WHERE table_schema = 'main' AND table_catalog = current_database()"
-    ).fetchall()
-    have_cols = {(t, c) for t, c in rows}
-    have_tables = {t for t, _ in rows}
+def _check_columns(engine: Engine, needs: tuple[tuple[str, str], ...], by: str | None) -> None:
+    have_cols = engine.columns()
+    have_tables = {t for t, _ in have_cols}
     what = f"KPIs by {by}" if by else "KPIs"
+    # a store's error names the store; a Parquet source's is an EngineError
+    error: type[ShoplensError] = StoreError
+    where = "the store"
+    source = getattr(engine, "source", None)
+    if source is not None:
+        where, error = f"source {source.root}", EngineError
     for table, column in needs:
         if table not in have_tables:
-            raise StoreError(f"{what} need table {table!r}, which the store lacks")
+            raise error(f"{what} need table {table!r}, which {where} lacks")
         if (table, column) not in have_cols:
-            raise StoreError(f"{what} need column {table}.{column}, which the store lacks")
+            raise error(f"{what} need column {table}.{column}, which {where} lacks")
 
 
 # Order classes: every order of the period falls in exactly one, so KPIs are sums over

@@ -50,12 +50,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import pyarrow as pa
 
 from shoplens.analytics.facts import ORDER_FACTS, ensure_order_facts
+from shoplens.engines import Source, as_engine
 from shoplens.errors import InvalidParameterError
-from shoplens.store.db import require_tables
 
 ORDER_TABLES = ("orders", "order_items")
 
@@ -168,7 +167,7 @@ FROM scored
 """
 
 
-def rfm_table(con: duckdb.DuckDBPyConnection, *, as_of: date | None = None) -> pa.Table:
+def rfm_table(con: Source, *, as_of: date | None = None) -> pa.Table:
     """One row per customer with at least one completed order before ``as_of``.
 
     Columns: customer_id, first_order_ts, last_order_ts, recency_days, frequency
@@ -177,10 +176,10 @@ def rfm_table(con: duckdb.DuckDBPyConnection, *, as_of: date | None = None) -> p
     docstring for what counts and how ties are scored.
     """
     as_of = check_as_of(as_of)
-    require_tables(con, ORDER_TABLES, why="for RFM")
-    ensure_order_facts(con)
+    engine = as_engine(con)
+    engine.require_tables(ORDER_TABLES, why="for RFM")
+    ensure_order_facts(engine)
     cols = ", ".join(RFM_COLUMNS)
-    return con.sql(
-        f"SELECT {cols} FROM ({RFM_BASE_SQL}) ORDER BY customer_id",
-        params={"as_of": as_of},
-    ).to_arrow_table()
+    return engine.sql(
+        f"SELECT {cols} FROM ({RFM_BASE_SQL}) ORDER BY customer_id", params={"as_of": as_of}
+    )

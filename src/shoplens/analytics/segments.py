@@ -57,8 +57,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shoplens.analytics.facts import ensure_order_facts
 from shoplens.analytics.rfm import ORDER_TABLES, RFM_BASE_SQL, RFM_COLUMNS, check_as_of
+from shoplens.engines import Source, as_engine
 from shoplens.errors import InvalidParameterError
-from shoplens.store.db import require_tables
 
 # (segment, (r_min, r_max), (fm_min, fm_max)), inclusive ranges, in report order.
 RFM_SEGMENTS: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...] = (
@@ -182,7 +182,7 @@ ORDER BY customer_id
 
 
 def assign_segments(
-    con: duckdb.DuckDBPyConnection,
+    con: Source,
     *,
     rules: SegmentRules | None = None,
     as_of: date | None = None,
@@ -199,11 +199,12 @@ def assign_segments(
     elif not isinstance(rules, SegmentRules):
         raise InvalidParameterError(f"rules must be a SegmentRules, not {type(rules).__name__}")
     as_of = check_as_of(as_of)
-    require_tables(con, ORDER_TABLES, why="for segments")
-    ensure_order_facts(con)
+    engine = as_engine(con)
+    engine.require_tables(ORDER_TABLES, why="for segments")
+    ensure_order_facts(engine)
     # every rule is a named parameter of the SQL, under its field name
     params: dict[str, Any] = {"as_of": as_of, "grid": _rfm_grid(), **rules.model_dump()}
-    return con.sql(_ASSIGN_SQL, params=params).to_arrow_table()
+    return engine.sql(_ASSIGN_SQL, params=params)
 
 
 _SUMMARY_SQL = """

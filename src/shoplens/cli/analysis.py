@@ -22,6 +22,7 @@ from shoplens.cli.core import (
     _settings,
     out,
 )
+from shoplens.cli.engine import EngineName, EngineOpt, MasterOpt, SourceOpt, open_analysis
 from shoplens.cli.params import DAY_METAVAR, parse_day
 
 
@@ -64,23 +65,27 @@ def kpis_cmd(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     no_save: NoSaveOpt = False,
+    source: SourceOpt = None,
+    engine: EngineOpt = EngineName.duckdb,
+    spark_master: MasterOpt = "local[2]",
 ) -> None:
     """Revenue (gross, net, discounts, cancellations, returns), orders, basket, promo use..."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path)
     d0, d1 = start, stop
-    with _open(
+    with open_analysis(
         settings,
+        source=source,
+        engine=engine,
+        master=spark_master,
         write=not no_save,
         needs_orders="for KPIs",
-        no_save_hint=True,
         timezone=timezone,
-    ) as con:
-        tz = store.session_timezone(con)
+    ) as (con, save_to, tz):
         table = analytics.compute_kpis(con, start=d0, end=d1, by=by)
-        if not no_save:
+        if save_to is not None:
             store.write_result(
-                con, f"kpis_by_{by}" if by else "kpis_total", table, {"from": d0, "to": d1}
+                save_to, f"kpis_by_{by}" if by else "kpis_total", table, {"from": d0, "to": d1}
             )
     fields = {"timezone": tz, "from": d0, "to": d1, "by": by}
     if fmt is Format.json:
@@ -118,25 +123,30 @@ def segments_cmd(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     no_save: NoSaveOpt = False,
+    source: SourceOpt = None,
+    engine: EngineOpt = EngineName.duckdb,
+    spark_master: MasterOpt = "local[2]",
 ) -> None:
     """RFM scores, the named RFM segments and the behavioural segments (VIP, promo addict...)."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path)
-    with _open(
+    with open_analysis(
         settings,
+        source=source,
+        engine=engine,
+        master=spark_master,
         write=not no_save,
         needs_orders="for segments",
-        no_save_hint=True,
         timezone=timezone,
-    ) as con:
-        tz = store.session_timezone(con)
+    ) as (con, save_to, tz):
         assigned = analytics.assign_segments(con, rules=settings.segments)
         rfm = analytics.segment_summary(assigned, "rfm")
         behaviour = analytics.segment_summary(assigned, "behaviour")
-        if not no_save:
-            store.write_result(con, "customer_segments", assigned, settings.segments.model_dump())
-            store.write_result(con, "segment_summary_rfm", rfm)
-            store.write_result(con, "segment_summary_behaviour", behaviour)
+        if save_to is not None:
+            rules = settings.segments.model_dump()
+            store.write_result(save_to, "customer_segments", assigned, rules)
+            store.write_result(save_to, "segment_summary_rfm", rfm)
+            store.write_result(save_to, "segment_summary_behaviour", behaviour)
     fields = {"timezone": tz, "customers": assigned.num_rows}
     if fmt is Format.json:
         out.print_json(output.json_document("segments", fields, rfm=rfm, behaviour=behaviour))
@@ -160,21 +170,25 @@ def cohorts_cmd(
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
     no_save: NoSaveOpt = False,
+    source: SourceOpt = None,
+    engine: EngineOpt = EngineName.duckdb,
+    spark_master: MasterOpt = "local[2]",
 ) -> None:
     """Monthly acquisition cohorts: retention by month since first order."""
     fmt = _format(as_json, as_csv)
     settings = _settings(store=store_path)
-    with _open(
+    with open_analysis(
         settings,
+        source=source,
+        engine=engine,
+        master=spark_master,
         write=not no_save,
         needs_orders="for cohorts",
-        no_save_hint=True,
         timezone=timezone,
-    ) as con:
-        tz = store.session_timezone(con)
+    ) as (con, save_to, tz):
         table = analytics.cohort_matrix(con, metric=metric.value)
-        if not no_save:
-            store.write_result(con, f"cohorts_{metric.value}", table, {"metric": metric.value})
+        if save_to is not None:
+            store.write_result(save_to, f"cohorts_{metric.value}", table, {"metric": metric.value})
     fields = {"timezone": tz, "metric": metric.value}
     if fmt is Format.json:
         out.print_json(output.json_document("cohorts", fields, rows=table))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,6 +19,11 @@ from shoplens.config import Settings
 from shoplens.errors import InvalidParameterError
 
 # --- generate -----------------------------------------------------------------------
+
+
+class OutFormat(StrEnum):
+    duckdb = "duckdb"
+    parquet = "parquet"
 
 
 def generate_cmd(
@@ -61,6 +67,13 @@ def generate_cmd(
     timezone: TzOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing store.")] = False,
     as_json: JsonOpt = False,
+    fmt: Annotated[
+        OutFormat,
+        typer.Option("--format", help="duckdb: a store; parquet: a dataset folder (--out)."),
+    ] = OutFormat.duckdb,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="--format parquet: the dataset folder.")
+    ] = None,
 ) -> None:
     """Simulate a shop (customers, catalog, orders, clickstream, ground truth) into a new store."""
     settings = _settings(store=store_path, timezone=timezone, currency=currency)
@@ -84,18 +97,28 @@ def generate_cmd(
         )
     except InvalidParameterError as exc:
         raise InvalidParameterError(option_names(str(exc), _GENERATE_OPTIONS)) from None
+    target = str(settings.store)
+    if fmt is OutFormat.parquet:
+        if out_dir is None:
+            raise InvalidParameterError("--format parquet needs --out DIR")
+        target = str(out_dir)
+    elif out_dir is not None:
+        raise InvalidParameterError("--out is for --format parquet (a store is --store)")
     t0 = time.perf_counter()
     with _progress(quiet=as_json) as on_progress:
-        summary = store_new(settings.store, params, on_progress, force)
+        if out_dir is not None:
+            summary = generate.generate_parquet(out_dir, params, on_progress, force=force)
+        else:
+            summary = store_new(settings.store, params, on_progress, force)
     elapsed = time.perf_counter() - t0
     rows = dict(summary.rows)
     if as_json:
-        fields = {"store": str(settings.store), "seed": seed, "seconds": round(elapsed, 2)}
+        fields = {"store": target, "seed": seed, "seconds": round(elapsed, 2)}
         out.print_json(output.json_document("generate", {**fields, "tables": rows}))
         return
     lines = rows.get("order_items", 0)
     out.print(
-        f"[bold]{escape(str(settings.store))}[/]: simulated {_plural(customers, 'customer')}"
+        f"[bold]{escape(target)}[/]: simulated {_plural(customers, 'customer')}"
         f" over {_plural(days, 'day')} in {elapsed:.1f} s"
         f" ({lines / max(elapsed, 1e-9):,.0f} order lines/s)"
     )
@@ -337,14 +360,29 @@ def _import_mongodb(uri: str, settings: Settings, *, force: bool, as_json: bool)
 
 def export_cmd(
     uri: Annotated[
-        str, typer.Argument(metavar="URI", help="Target: mongodb://HOST:PORT/DATABASE.")
+        str,
+        typer.Argument(
+            metavar="TARGET", help="mongodb://HOST:PORT/DATABASE, or 'parquet' (with --out)."
+        ),
     ],
     store_path: StoreOpt = None,
     as_json: JsonOpt = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="parquet: the dataset folder to write.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="parquet: replace an existing folder.")
+    ] = False,
 ) -> None:
-    """Export customers, products and orders (items embedded) to MongoDB, idempotently."""
+    """Export to MongoDB (orders with items embedded, idempotent) or to a Parquet dataset
+    (a folder per canonical table, partitioned by month; what --source reads)."""
     from shoplens.ingest import mongo
 
+    if uri == "parquet":
+        _export_parquet(_settings(store=store_path), out_dir, force=force, as_json=as_json)
+        return
+    if out_dir is not None:
+        raise InvalidParameterError("--out is for 'export parquet'")
     if not uri.startswith(("mongodb://", "mongodb+srv://")):
         raise InvalidParameterError(f"expected a mongodb:// URI, got {uri!r}")
     settings = _settings(store=store_path)
@@ -365,6 +403,29 @@ def export_cmd(
         highlight=False,
     )
     out.print(output.rich_table(output.counts_table(counts), title="Documents written"))
+
+
+def _export_parquet(
+    settings: Settings, out_dir: Path | None, *, force: bool, as_json: bool
+) -> None:
+    from shoplens.engines.writer import export_store
+
+    if out_dir is None:
+        raise InvalidParameterError("export parquet needs --out DIR")
+    t0 = time.perf_counter()
+    with _open(settings, write=False, needs_orders="to export") as con:
+        counts = export_store(con, out_dir, force=force)
+    elapsed = time.perf_counter() - t0
+    if as_json:
+        fields = {"store": str(settings.store), "target": str(out_dir), "rows": counts}
+        out.print_json(output.json_document("export", fields))
+        return
+    out.print(
+        f"[bold]{escape(str(settings.store))}[/]: exported to {escape(str(out_dir))}"
+        f" in {elapsed:.1f} s",
+        highlight=False,
+    )
+    out.print(output.rich_table(output.counts_table(counts), title="Rows written"))
 
 
 def _ingest_presets() -> list[str]:

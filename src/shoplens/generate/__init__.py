@@ -11,13 +11,16 @@ from shoplens.generate.params import (
     SimulationParams,
     parse_country_weights,
 )
-from shoplens.generate.simulator import generate_into, simulate
+from shoplens.generate.parquet import generate_parquet
+from shoplens.generate.simulator import generate_into, generate_tables, simulate
 
 __all__ = [
     "DEFAULT_COUNTRY_WEIGHTS",
     "GenerationSummary",
     "SimulationParams",
     "generate_into",
+    "generate_parquet",
+    "generate_tables",
     "parse_country_weights",
     "simulate",
 ]

@@ -60,9 +60,20 @@ class _Block:
     order_id: I64 | None = None
 
 
+@dataclass
+class _LeanBlock:
+    """A block between the phases in lean mode: only its order times (for numbering);
+    the customers and lifetimes are drawn again, identically, from the block's seed."""
+
+    index: int
+    ts_us: I64
+    order_id: I64 | None = None
+
+
 class _Simulation:
-    def __init__(self, params: SimulationParams) -> None:
+    def __init__(self, params: SimulationParams, *, lean: bool = False) -> None:
         self.params = params  # validated when constructed
+        self.lean = lean
         weights = params.normalized_country_weights()
         self.countries = tuple(weights)
         self.country_p = np.array(list(weights.values()))
@@ -81,7 +92,7 @@ class _Simulation:
         per_chunk = max(1, -(-params.chunk_size // BLOCK))
         nb = len(self.block_sizes)
         self.chunks = [list(range(i, min(i + per_chunk, nb))) for i in range(0, nb, per_chunk)]
-        self.blocks: list[_Block | None] = []  # phase-1 state, dropped once loaded
+        self.blocks: list[_Block | _LeanBlock | None] = []  # phase-1 state, dropped once loaded
         # the clickstream window: whole local days (the last event_days of the period)
         first = self.cal.period_start
         if params.event_days is not None:
@@ -115,7 +126,10 @@ class _Simulation:
                 b * BLOCK + 1, self.block_sizes[b], self.cal, self.country_p, self.params.churn, rng
             )
             life = order_times(cb, self.cal, rng)
-            self.blocks.append(_Block(b, cb, life))
+            if self.lean:
+                self.blocks.append(_LeanBlock(b, life.orders.ts_us))
+            else:
+                self.blocks.append(_Block(b, cb, life))
             cust_tables.append(customers_table(cb, life.signup_us, self.countries, self.pools, rng))
             truth_tables.append(truth_table(cb, life))
         return pa.concat_tables(cust_tables), pa.concat_tables(truth_tables)
@@ -123,12 +137,12 @@ class _Simulation:
     def number_orders(self) -> None:
         """Global order ids 1..n by order time (ties: block order, then row)."""
         blocks = [b for b in self.blocks if b is not None]
-        all_ts = np.concatenate([b.life.orders.ts_us for b in blocks])
+        all_ts = np.concatenate([_times(b) for b in blocks])
         ids = np.empty(len(all_ts), dtype=np.int64)
         ids[np.argsort(all_ts, kind="stable")] = np.arange(1, len(all_ts) + 1, dtype=np.int64)
         pos = 0
         for b in blocks:
-            m = len(b.life.orders.ts_us)
+            m = len(_times(b))
             b.order_id = ids[pos : pos + m]
             pos += m
 
@@ -140,8 +154,7 @@ class _Simulation:
         o_tables, i_tables, parts = [], [], []
         p = self.params
         for b in chunk:
-            blk = self.blocks[b]
-            assert blk is not None
+            blk = self._full(self.blocks[b])
             assert blk.order_id is not None
             orders, items = order_contents(
                 blk.customers,
@@ -159,6 +172,18 @@ class _Simulation:
             i_tables.append(items)
             parts.append((blk, orders, items))
         return pa.concat_tables(o_tables), pa.concat_tables(i_tables), parts
+
+    def _full(self, blk: _Block | _LeanBlock | None) -> _Block:
+        """The block with its customers and lifetimes (drawn again in lean mode)."""
+        assert blk is not None
+        if isinstance(blk, _Block):
+            return blk
+        b = blk.index
+        rng = _rng(self.params.seed, _PEOPLE, b)
+        cb = make_customers(
+            b * BLOCK + 1, self.block_sizes[b], self.cal, self.country_p, self.params.churn, rng
+        )
+        return _Block(b, cb, order_times(cb, self.cal, rng), blk.order_id)
 
     def events(self, blk: _Block, orders: pa.Table, items: pa.Table) -> pa.Table:
         """The clickstream of one block (ids continue from the previous block)."""
@@ -205,9 +230,18 @@ class _Progress:
     total: int
 
 
-def _run(params: SimulationParams) -> Iterator[_Load | _Progress]:
-    """The simulation as a stream of tables to load, with a progress mark per chunk."""
-    sim = _Simulation(params)
+def _times(b: _Block | _LeanBlock) -> I64:
+    return b.ts_us if isinstance(b, _LeanBlock) else b.life.orders.ts_us
+
+
+def _run(params: SimulationParams, *, lean: bool = False) -> Iterator[_Load | _Progress]:
+    """The simulation as a stream of tables to load, with a progress mark per chunk.
+
+    ``lean``: keep only the order times between the two phases (memory: 8 bytes per
+    order instead of every customer's traits), at the cost of drawing each block's
+    customers twice.
+    """
+    sim = _Simulation(params, lean=lean)
     yield _Load("products", sim.catalog.table)
     total = params.customers
     done = 0
@@ -327,3 +361,20 @@ def generate_into(
     if on_progress is not None:
         on_progress("keys", 1, 1)
     return GenerationSummary(rows=rows, seconds={"generate": t1 - t0, "keys": t2 - t1})
+
+
+def generate_tables(
+    params: SimulationParams, on_progress: Progress | None = None
+) -> Iterator[tuple[str, pa.Table]]:
+    """The simulation as a stream of (table name, chunk) pairs, for writers other than a
+    store (e.g. Parquet); same tables, ids and random draws as :func:`generate_into`.
+
+    Ids are int64 (a store casts them to VARCHAR on insert). Memory: one chunk of
+    customers' tables at a time, plus the order times (8 bytes per order) kept for the
+    global order ids (the simulator runs in lean mode).
+    """
+    for item in _in_background(_run(params, lean=True)):
+        if isinstance(item, _Load):
+            yield item.name, item.table
+        elif on_progress is not None:
+            on_progress(item.stage, item.done, item.total)
