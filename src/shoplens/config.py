@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,22 @@ from shoplens.analytics.segments import SegmentRules
 from shoplens.store.db import check_timezone
 
 DEFAULT_CONFIG_FILE = "shoplens.toml"
+
+
+class KafkaSettings(BaseModel):
+    """Where the live shop streams (``[kafka]`` in the TOML file, ``SHOPLENS_KAFKA__*``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap: str = "127.0.0.1:9092"
+    orders_topic: str = "shop.orders"
+    """One message per order with its lines (the older name ``ecommerce_transactions``
+    works too)."""
+    events_topic: str = "shop.events"
+    dead_letter_topic: str = "shop.dead_letter"
+    consumer_group: str = "shoplens-processor"
+    partitions: int = Field(default=3, ge=1, le=256)
+    """Partitions of the topics the producer creates."""
 
 
 class Settings(BaseSettings):
@@ -38,6 +54,8 @@ class Settings(BaseSettings):
     """The reporting currency of the store."""
     segments: SegmentRules = SegmentRules()
     """Rules of the behavioural segments (``[segments]`` in the TOML file)."""
+    kafka: KafkaSettings = KafkaSettings()
+    """Kafka broker and topics of the live shop (``[kafka]`` in the TOML file)."""
 
     @field_validator("timezone")
     @classmethod
