@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from shoplens.cli import analysis, data
 from shoplens.cli.core import app, main
+from shoplens.cli.stream import stream_app
 
 __all__ = ["app", "main"]
 
@@ -26,3 +27,4 @@ app.command("status")(analysis.status_cmd)
 app.command("import")(data.import_cmd)
 app.command("export")(data.export_cmd)
 app.command("quality")(data.quality_cmd)
+app.add_typer(stream_app, name="stream")

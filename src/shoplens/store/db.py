@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,18 @@ def check_timezone(tz: str) -> str:
 
 
 def open_store(
-    path: str | Path, *, read_only: bool = False, timezone: str = "UTC"
+    path: str | Path,
+    *,
+    read_only: bool = False,
+    timezone: str = "UTC",
+    lock_wait: float = 3.0,
 ) -> duckdb.DuckDBPyConnection:
-    """Open an existing store; analytics on it run in the shop's ``timezone``."""
+    """Open an existing store; analytics on it run in the shop's ``timezone``.
+
+    While another process writes the file (the stream processor holds it for a few
+    tens of milliseconds per batch), opening is retried with a short backoff for up to
+    ``lock_wait`` seconds before "the store is busy" is reported.
+    """
     path = Path(path)
     check_timezone(timezone)
     if not path.exists():
@@ -50,15 +60,24 @@ def open_store(
     if path.is_dir():
         raise StoreError(f"store {path} is a directory, not a DuckDB file")
     _check_duckdb_file(path)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower():
-            raise StoreError(f"store {path} is in use by another process ({msg})") from None
-        raise StoreError(f"store {path} is not a readable DuckDB file: {msg}") from None
-    except duckdb.Error as exc:
-        raise StoreError(f"store {path} could not be opened: {exc}") from None
+    deadline = time.monotonic() + lock_wait
+    backoff = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" not in msg.lower():
+                raise StoreError(f"store {path} is not a readable DuckDB file: {msg}") from None
+            if time.monotonic() + backoff > deadline:
+                raise StoreError(
+                    f"store {path} is in use by another process; the store is busy ({msg})"
+                ) from None
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.25)
+        except duckdb.Error as exc:
+            raise StoreError(f"store {path} could not be opened: {exc}") from None
     con.execute("SET TimeZone = ?", [timezone])
     con.execute("SET enable_progress_bar = false")  # the CLI draws its own
     return con

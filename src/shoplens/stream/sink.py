@@ -151,6 +151,7 @@ class DuckDBSink(BatchingSink):
         self.cutoffs = RfmCutoffs()
         self._cutoffs_at = float("-inf")
         self._backoff = 0.1
+        self.lock_wait = 0.2  # then backpressure: Quix pauses and re-reads the batch
 
     # -- lifecycle ------------------------------------------------------------------
     def setup(self) -> None:
@@ -163,7 +164,7 @@ class DuckDBSink(BatchingSink):
 
     @contextlib.contextmanager
     def _connection(self) -> Any:
-        con = open_store(self.store, timezone=self.timezone)
+        con = open_store(self.store, timezone=self.timezone, lock_wait=self.lock_wait)
         try:
             yield con
         finally:
