@@ -39,6 +39,8 @@ class KafkaSettings(BaseModel):
     consumer_group: str = "shoplens-processor"
     partitions: int = Field(default=3, ge=1, le=256)
     """Partitions of the topics the producer creates."""
+    connect_attempts: int = Field(default=5, ge=1, le=100)
+    """Tries to reach the broker at start (backoff 0.5 s, doubling) before giving up."""
 
 
 class Settings(BaseSettings):

@@ -112,6 +112,7 @@ def produce_cmd(
         con.close()
     admin.wait_for_broker(
         k.bootstrap,
+        attempts=k.connect_attempts,
         on_retry=lambda a, n, b, why: _line(
             f"broker {k.bootstrap} unreachable ({why}); retry {a}/{n - 1} in {b:.1f} s"
         ),

@@ -55,7 +55,7 @@ def wait_for_broker(
     last = ""
     for attempt in range(1, attempts + 1):
         try:
-            md = admin(bootstrap).list_topics(timeout=min(2.0 + backoff, 10.0))
+            md = admin(bootstrap).list_topics(timeout=2.0)
             return dict(md.topics)
         except KafkaException as exc:
             last = str(exc.args[0].str() if exc.args else exc)

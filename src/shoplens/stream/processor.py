@@ -69,7 +69,7 @@ def run_processor(
     group = consumer_group or k.consumer_group
     admin.wait_for_broker(
         k.bootstrap,
-        attempts=5,
+        attempts=k.connect_attempts,
         on_retry=lambda a, n, b, why: on_progress
         and on_progress(
             Progress(0.0, ProcessStats(), WriteStats(), None,
