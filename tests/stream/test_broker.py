@@ -190,9 +190,8 @@ def test_sigkill_restart_exactly_once(broker: str, topics: dict[str, str], store
     first_id = _first_new_order(store)
     stats = _produce(broker, topics, store, max_messages=15_000)
     env = stream_env(broker, topics)
-    for kills, target in enumerate(
-        (0.2, 0.6)
-    ):  # kill -9 when about this share of the orders is stored
+    # kill -9 when about this share of the orders is stored
+    for kills, target in enumerate((0.15, 0.45)):
         args = ["stream", "process", "--store", str(store), "--commit-interval", "0.2"]
         proc = shoplens(*args, *(["--from-beginning"] if kills == 0 else []), env=env)
         try:

@@ -141,9 +141,11 @@ class DuckDBSink(BatchingSink):
         timezone: str = "UTC",
         rfm_refresh_seconds: float = 900.0,
         on_write: Callable[[WriteStats], None] | None = None,
+        dead_letter: Callable[[list[tuple[Any, dict[str, Any]]]], None] | None = None,
     ) -> None:
         super().__init__()
         self.store = Path(store)
+        self.dead_letter = dead_letter
         self.timezone = timezone
         self.rfm_refresh_seconds = rfm_refresh_seconds
         self.on_write = on_write
@@ -151,7 +153,9 @@ class DuckDBSink(BatchingSink):
         self.cutoffs = RfmCutoffs()
         self._cutoffs_at = float("-inf")
         self._backoff = 0.1
-        self.lock_wait = 0.2  # then backpressure: Quix pauses and re-reads the batch
+        # a reader holds the file for milliseconds: wait for it rather than raise
+        # backpressure at once (Quix would pause, drop the batch and re-read it)
+        self.lock_wait = 5.0
 
     # -- lifecycle ------------------------------------------------------------------
     def setup(self) -> None:
@@ -176,18 +180,28 @@ class DuckDBSink(BatchingSink):
 
     # -- writing --------------------------------------------------------------------
     def write(self, batch: SinkBatch) -> None:
-        self.write_values([item.value for item in batch])
+        self._write_items(list(batch))
 
     def flush(self) -> None:
         """All partitions' batches of a checkpoint in one write (one open, one
         transaction) rather than one per partition as ``BatchingSink.flush`` does:
         opening the store costs ~40 ms, which per partition would dominate."""
         try:
-            values = [item.value for batch in self._batches.values() for item in batch]
-            if values:
-                self.write_values(values)
+            self._write_items([item for batch in self._batches.values() for item in batch])
         finally:
             self._batches.clear()
+
+    def _write_items(self, items: list[Any]) -> None:
+        """Invalid messages go to the dead-letter callback (before the offsets are
+        committed, like the store write), the valid ones to the store."""
+        invalid = [(i.key, i.value) for i in items if i.value["kind"] == "invalid"]
+        if invalid:
+            if self.dead_letter is None:
+                raise ValueError(f"{len(invalid)} invalid messages and no dead-letter target")
+            self.dead_letter(invalid)
+        values = [i.value for i in items if i.value["kind"] != "invalid"]
+        if values:
+            self.write_values(values)
 
     def write_values(self, values: list[dict[str, Any]]) -> None:
         """Write one batch of sink values in one transaction (raises backpressure when
