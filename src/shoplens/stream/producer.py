@@ -221,8 +221,29 @@ def messages_forever(shop: ForwardShop) -> Iterator[Message]:
         yield from slice_messages(shop.step(1))
 
 
+class MessageSource:
+    """The live shop's messages with one message of look-ahead, so that a run that
+    stops (duration, count, Ctrl-C) loses nothing: the next run continues with the
+    message that was not sent."""
+
+    def __init__(self, shop: ForwardShop) -> None:
+        self.shop = shop
+        self._it = messages_forever(shop)
+        self._next: Message | None = None
+
+    def peek(self) -> Message:
+        if self._next is None:
+            self._next = next(self._it)
+        return self._next
+
+    def pop(self) -> Message:
+        msg = self.peek()
+        self._next = None
+        return msg
+
+
 def produce(
-    shop: ForwardShop,
+    source: ForwardShop | MessageSource,
     sender: Sender,
     *,
     rate: float | None = None,
@@ -241,25 +262,28 @@ def produce(
     message with the wall clock at sending instead of its simulated time.
     """
     stop = stop or threading.Event()
+    src = source if isinstance(source, MessageSource) else MessageSource(source)
     stats = sender.stats
     t0 = time.monotonic()
     stats.started = t0
-    sim0 = int((shop.next_start - _EPOCH) / timedelta(microseconds=1))
+    sim0 = src.peek().ts_us
     next_progress = t0 + progress_every
     n = 0
     try:
-        for msg in messages_forever(shop):
+        while True:
             now = time.monotonic()
             if stop.is_set() or (duration is not None and now - t0 >= duration):
                 break
             if max_messages is not None and n >= max_messages:
                 break
+            msg = src.peek()
             if rate:
                 _sleep_until(t0 + n / rate, sender, stop)
             elif speed:
                 _sleep_until(t0 + (msg.ts_us - sim0) / 1e6 / speed, sender, stop)
             if stop.is_set() or (duration is not None and time.monotonic() - t0 >= duration):
                 break
+            src.pop()
             value = restamp(msg, datetime.now(UTC)) if live_time else msg.value
             sender.send(msg.topic, msg.key, json.dumps(value, separators=(",", ":")).encode())
             stats.sim_us = msg.ts_us
