@@ -113,7 +113,9 @@ def _as_of_instants(as_of: object, timezone: str) -> tuple[datetime, datetime]:
     )
 
 
-def clv_summary(con: duckdb.DuckDBPyConnection, *, as_of: datetime, timezone: str) -> pa.Table:
+def clv_summary(
+    con: duckdb.DuckDBPyConnection, *, as_of: datetime | date, timezone: str
+) -> pa.Table:
     """The BTYD summary of every customer with a completed order before ``as_of``.
 
     Columns :data:`SUMMARY_COLUMNS` (frequency, spend_frequency and n_zero_value
@@ -128,6 +130,40 @@ def clv_summary(con: duckdb.DuckDBPyConnection, *, as_of: datetime, timezone: st
     ensure_order_facts(con)
     return con.sql(
         _SUMMARY_SQL, params={"tz": timezone, "as_of": instant, "as_of_local": local}
+    ).to_arrow_table()
+
+
+_HOLDOUT_SQL = f"""
+SELECT customer_id, count(DISTINCT CAST(timezone($tz, order_ts) AS DATE)) AS purchases
+FROM {ORDER_FACTS}
+WHERE status = 'completed' AND customer_id IS NOT NULL
+  AND order_ts >= $start AND order_ts < $end
+GROUP BY customer_id
+ORDER BY customer_id
+"""
+
+
+def holdout_purchases(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: datetime | date,
+    end: datetime | date,
+    timezone: str,
+) -> pa.Table:
+    """Purchases per customer in ``[start, end)``, counted like ``frequency``.
+
+    Columns customer_id, purchases (BIGINT: distinct shop-local days with a completed
+    order); customers without one are absent (0). ``start`` and ``end`` as ``as_of``
+    in :func:`clv_summary`. With ``start`` = the summary's ``as_of`` these are the
+    actual purchases of :func:`calibration_table`.
+    """
+    check_timezone(timezone)
+    start_at, _ = _as_of_instants(start, timezone)
+    end_at, _ = _as_of_instants(end, timezone)
+    require_tables(con, ("orders", "order_items"), why="for lifetime value")
+    ensure_order_facts(con)
+    return con.sql(
+        _HOLDOUT_SQL, params={"tz": timezone, "start": start_at, "end": end_at}
     ).to_arrow_table()
 
 
