@@ -100,6 +100,18 @@ def test_predictions_agree_with_lifetimes_at_the_same_parameters(
             assert fitted.expected_purchases_new(t) == pytest.approx(want_new, rel=1e-6)
 
 
+def test_several_horizons_at_once_equal_one_by_one(cdnow: pd.DataFrame, fitted: BetaGeoNBD) -> None:
+    """expected_purchases_at works on distinct (x, T) pairs; a per-customer horizon array
+    takes the direct path: both agree."""
+    x, t_x, t_end = summary(cdnow)
+    ts = [1.0, 10.0, 52.0]
+    got = fitted.expected_purchases_at(ts, x, t_x, t_end)
+    assert got.shape == (3, len(x))
+    for i, t in enumerate(ts):
+        direct = fitted.expected_purchases(np.full(len(x), t), x, t_x, t_end)
+        np.testing.assert_allclose(got[i], direct, rtol=1e-13)
+
+
 def test_compressed_likelihood_equals_the_per_customer_formula(cdnow: pd.DataFrame) -> None:
     """The likelihood on distinct rows == FHL (2005) eq. (6) written out per customer."""
     x, t_x, t_end = summary(cdnow)

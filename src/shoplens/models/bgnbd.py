@@ -115,6 +115,18 @@ def _dot(u: F64, v: F64) -> float:
     return float(np.einsum("i,i->", u, v))
 
 
+def distinct_pairs(u: F64, v: F64) -> tuple[tuple[F64, F64], I64]:
+    """The distinct (u, v) pairs and, per row, the index of its pair."""
+    n = len(u)
+    order = np.lexsort((v, u))
+    su, sv = u[order], v[order]
+    change = np.ones(n, dtype=np.bool_)
+    change[1:] = (su[1:] != su[:-1]) | (sv[1:] != sv[:-1])
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(change) - 1
+    return (su[change], sv[change]), inverse
+
+
 @dataclass(frozen=True)
 class _Compressed:
     """A summary as weighted distinct rows; per-x terms once per distinct frequency."""
@@ -282,6 +294,17 @@ class BetaGeoNBD(BaseEstimator):  # type: ignore[misc]
         x, t_x, t_end = check_summary(frequency, recency, T)
         return np.asarray(expit(-self._log_alive_odds_inv(x, t_x, t_end)), dtype=np.float64)
 
+    def _purchases_if_alive(self, horizon: F64, x: F64, t_end: F64) -> F64:
+        """E[X(T, T + t] | alive at T, x, T] (FHL 2005, eq. 10 without P(alive))."""
+        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
+        c = a + b + x - 1.0
+        z = horizon / (alpha + t_end + horizon)
+        log_h = _log_hyp2f1(r + x, b + x, c, z)
+        survive = np.exp(
+            log_h + (r + x) * (np.log(alpha + t_end) - np.log(alpha + t_end + horizon))
+        )
+        return np.asarray(c / (a - 1.0) * (1.0 - survive), dtype=np.float64)
+
     def expected_purchases(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
     ) -> F64:
@@ -293,15 +316,29 @@ class BetaGeoNBD(BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         x, t_x, t_end = check_summary(frequency, recency, T)
         horizon = _check_horizon(t)
-        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
-        c = a + b + x - 1.0
-        z = horizon / (alpha + t_end + horizon)
-        log_h = _log_hyp2f1(r + x, b + x, c, z)
-        survive = np.exp(
-            log_h + (r + x) * (np.log(alpha + t_end) - np.log(alpha + t_end + horizon))
-        )
-        numerator = c / (a - 1.0) * (1.0 - survive)
-        return np.asarray(numerator * self.p_alive(x, t_x, t_end), dtype=np.float64)
+        if horizon.ndim == 0:
+            return np.asarray(self.expected_purchases_at([float(horizon)], x, t_x, t_end)[0])
+        alive = self.p_alive(x, t_x, t_end)
+        return np.asarray(self._purchases_if_alive(horizon, x, t_end) * alive, dtype=np.float64)
+
+    def expected_purchases_at(
+        self, ts: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
+    ) -> F64:
+        """E[X(T, T + t] | x, t_x, T] for several horizons ``ts``: shape (len(ts), n).
+
+        Given alive, the expectation depends on (x, T) only, so the hypergeometric
+        function (the costly part) is evaluated once per distinct (x, T) pair and
+        horizon; day-level summaries have few such pairs.
+        """
+        check_is_fitted(self)
+        x, t_x, t_end = check_summary(frequency, recency, T)
+        horizons = _check_horizon(ts).reshape(-1)
+        alive = self.p_alive(x, t_x, t_end)
+        (xu, tu), inverse = distinct_pairs(x, t_end)
+        out = np.empty((len(horizons), len(x)))
+        for i, h in enumerate(horizons):
+            out[i] = self._purchases_if_alive(np.asarray(h), xu, tu)[inverse] * alive
+        return out
 
     def p_no_purchase(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike

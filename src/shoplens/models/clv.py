@@ -227,12 +227,9 @@ def customer_lifetime_value(
         raise ModelError("monetary must have one value per customer")
     ends = horizon * np.arange(1, steps + 1) / steps
     discount = (1.0 + annual_discount_rate) ** -(ends * time_unit_days / DAYS_PER_YEAR)
-    value = np.zeros(len(x))
-    previous = np.zeros(len(x))
-    for end, factor in zip(ends, discount, strict=True):
-        cumulative = purchase_model.expected_purchases(end, x, t_x, t_end)
-        value += (cumulative - previous) * factor
-        previous = cumulative
+    cumulative = purchase_model.expected_purchases_at(ends, x, t_x, t_end)
+    per_period = np.diff(cumulative, axis=0, prepend=0.0)
+    value = np.einsum("k,kn->n", discount, per_period)  # no BLAS: see bgnbd._dot
     return np.asarray(value * spend, dtype=np.float64)
 
 
