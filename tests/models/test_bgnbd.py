@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats
+from scipy import integrate
 from scipy.special import betaln, gammaln, logsumexp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -171,12 +171,24 @@ def _posterior_expectation(m: BetaGeoNBD, t: float, x: float, t_end: float) -> f
     E[exp(-lambda p t)] = (1 + p t / (alpha + T))^-(r + x), leaves one integral over p.
     """
     shape, rate = m.r_ + x, m.alpha_ + t_end
-    prior = stats.beta(m.a_, m.b_ + x)
+    norm = np.exp(-betaln(m.a_, m.b_ + x))
 
     def integrand(q: float) -> float:
-        return float(-np.expm1(-shape * np.log1p(q * t / rate)) / q * prior.pdf(q))
+        if q == 0.0:  # the limit
+            return float(shape * t / rate * norm)
+        return float(-np.expm1(-shape * np.log1p(q * t / rate)) / q * norm)
 
-    value, _ = integrate.quad(integrand, 0.0, 1.0, epsabs=1e-13, epsrel=1e-11, limit=200)
+    # QUADPACK's QAWS: the Beta kernel p^(a-1) (1-p)^(b+x-1) as an algebraic weight
+    value, _ = integrate.quad(
+        integrand,
+        0.0,
+        1.0,
+        weight="alg",
+        wvar=(m.a_ - 1.0, m.b_ + x - 1.0),
+        epsabs=0.0,
+        epsrel=1e-12,
+        limit=200,
+    )
     return float(value)
 
 
@@ -192,6 +204,40 @@ def test_expected_purchases_equal_numerical_integration() -> None:
     assert float(m.expected_purchases_new(t)) == pytest.approx(
         _posterior_expectation(m, t, 0.0, 0.0), rel=1e-7
     )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        (0.5, 10.0, 0.3, 0.5),  # a + b < 1: the closed form's 2F1 has c <= 0 for x = 0
+        (2.0, 5.0, 0.5, 0.2),
+        (1.0, 10.0, 1.0, 2.0),  # a = 1: the closed form divides by zero
+        (1.0, 10.0, 1.0000001, 2.0),  # a near 1: it cancels
+    ],
+)
+def test_expected_purchases_where_the_closed_form_fails(
+    params: tuple[float, float, float, float],
+) -> None:
+    m = with_params(**dict(zip(("r", "alpha", "a", "b"), params, strict=True)))
+    for x, t_x, t_end in [(0.0, 0.0, 40.0), (3.0, 35.0, 40.0), (30.0, 39.0, 40.0)]:
+        alive = float(m.p_alive([x], [t_x], [t_end])[0])
+        want = alive * _posterior_expectation(m, 30.0, x, t_end)
+        got = float(m.expected_purchases(30.0, [x], [t_x], [t_end])[0])
+        assert got == pytest.approx(want, rel=1e-8), (x, t_end)
+    assert float(m.expected_purchases_new(30.0)) == pytest.approx(
+        _posterior_expectation(m, 30.0, 0.0, 0.0), rel=1e-8
+    )
+
+
+def test_quadrature_fallback_equals_the_closed_form(cdnow: pd.DataFrame) -> None:
+    x, _, t_end = summary(cdnow)
+    for params in [(0.2426, 4.4136, 0.7929, 2.4259), (2.0, 1.0, 3.0, 0.5)]:
+        m = with_params(**dict(zip(("r", "alpha", "a", "b"), params, strict=True)))
+        for t in (1.0, 52.0, 365.0):
+            h = np.full(len(x), t)
+            closed = m._purchases_if_alive(h, x.astype(float), t_end)
+            quad = m._purchases_if_alive_quadrature(h, x.astype(float), t_end)
+            np.testing.assert_allclose(quad, closed, rtol=1e-10)
 
 
 TRUE = {"r": 0.5, "alpha": 40.0, "a": 0.8, "b": 3.0}  # days: ~4.6 purchases/year

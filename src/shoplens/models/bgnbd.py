@@ -52,7 +52,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, roots_jacobi
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -63,6 +63,8 @@ I64 = npt.NDArray[np.int64]
 ArrayLike = npt.ArrayLike
 
 PARAM_NAMES = ("r", "alpha", "a", "b")
+_QUADRATURE_NODES = 64
+_NEAR_ONE = 1e-3  # |a - 1| below this: quadrature (the closed form divides by a - 1)
 
 
 def check_summary(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> tuple[F64, F64, F64]:
@@ -295,15 +297,48 @@ class BetaGeoNBD(BaseEstimator):  # type: ignore[misc]
         return np.asarray(expit(-self._log_alive_odds_inv(x, t_x, t_end)), dtype=np.float64)
 
     def _purchases_if_alive(self, horizon: F64, x: F64, t_end: F64) -> F64:
-        """E[X(T, T + t] | alive at T, x, T] (FHL 2005, eq. 10 without P(alive))."""
+        """E[X(T, T + t] | alive at T, x, T] (FHL 2005, eq. 10 without P(alive)).
+
+        Where the closed form is not finite (its hypergeometric function has
+        c = a + b + x - 1 <= 0 for x = 0 when a + b < 1) or loses digits (its factor
+        1 / (a - 1) cancels for a near 1), by quadrature instead.
+        """
         r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
+        if abs(a - 1.0) < _NEAR_ONE:
+            shape = np.broadcast_shapes(np.shape(horizon), np.shape(x))
+            return self._purchases_if_alive_quadrature(
+                *(np.broadcast_to(v, shape).reshape(-1) for v in (horizon, x, t_end))
+            ).reshape(shape)
         c = a + b + x - 1.0
         z = horizon / (alpha + t_end + horizon)
-        log_h = _log_hyp2f1(r + x, b + x, c, z)
-        survive = np.exp(
-            log_h + (r + x) * (np.log(alpha + t_end) - np.log(alpha + t_end + horizon))
-        )
-        return np.asarray(c / (a - 1.0) * (1.0 - survive), dtype=np.float64)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            log_h = _log_hyp2f1(r + x, b + x, c, z)
+            survive = np.exp(
+                log_h + (r + x) * (np.log(alpha + t_end) - np.log(alpha + t_end + horizon))
+            )
+            out = np.asarray(c / (a - 1.0) * (1.0 - survive), dtype=np.float64)
+        bad = ~np.isfinite(out)
+        if np.any(bad):
+            out = np.array(out, dtype=np.float64)  # writable, full shape
+            h = np.broadcast_to(horizon, out.shape)
+            xb, tb = np.broadcast_to(x, out.shape), np.broadcast_to(t_end, out.shape)
+            out[bad] = self._purchases_if_alive_quadrature(h[bad], xb[bad], tb[bad])
+        return out
+
+    def _purchases_if_alive_quadrature(self, horizon: F64, x: F64, t_end: F64) -> F64:
+        """The same expectation as E_p[(1 - (1 + p t / (alpha + T))^-(r + x)) / p] with
+        p ~ Beta(a, b + x) (lambda integrated out), by Gauss-Jacobi quadrature."""
+        out = np.empty(len(x))
+        for xv in np.unique(x):
+            sel = x == xv
+            # weight (1 - y)^(b + x - 1) (1 + y)^(a - 1) on [-1, 1], p = (1 + y) / 2
+            nodes, weights = roots_jacobi(_QUADRATURE_NODES, self.b_ + xv - 1.0, self.a_ - 1.0)
+            p = (nodes + 1.0) / 2.0
+            w = weights / weights.sum()
+            ratio = horizon[sel] / (self.alpha_ + t_end[sel])
+            g = -np.expm1(-(self.r_ + xv) * np.log1p(np.outer(ratio, p))) / p
+            out[sel] = np.einsum("kj,j->k", g, w)
+        return out
 
     def expected_purchases(
         self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
@@ -358,15 +393,15 @@ class BetaGeoNBD(BaseEstimator):  # type: ignore[misc]
         return np.asarray(1.0 - alive + alive * no_event, dtype=np.float64)
 
     def expected_purchases_new(self, t: ArrayLike) -> F64:
-        """E[X(t)]: expected repeat purchases in ``t`` of a customer acquired at 0."""
+        """E[X(t)]: expected repeat purchases in ``t`` of a customer acquired at 0.
+
+        FHL (2005), eq. (9): the conditional expectation of an alive customer with no
+        history (x = 0, T = 0).
+        """
         check_is_fitted(self)
         horizon = _check_horizon(t)
-        r, alpha, a, b = self.r_, self.alpha_, self.a_, self.b_
-        log_h = _log_hyp2f1(
-            np.asarray(r), np.asarray(b), np.asarray(a + b - 1.0), horizon / (alpha + horizon)
-        )
-        survive = np.exp(log_h + r * (np.log(alpha) - np.log(alpha + horizon)))
-        return np.asarray((a + b - 1.0) / (a - 1.0) * (1.0 - survive), dtype=np.float64)
+        zero = np.zeros(horizon.shape)
+        return self._purchases_if_alive(horizon, zero, zero)
 
 
 def _check_horizon(t: ArrayLike) -> F64:
