@@ -378,3 +378,16 @@ def test_p_alive_and_rates_agree_with_the_simulator_truth(tmp_path: Path) -> Non
     rate_ratio = (m.r_ / m.alpha_ * 365.25) / (d["purchase_rate"].mean() * completed_share)
     print(f"fitted / true mean purchase rate: {rate_ratio:.3f}")
     assert 0.78 < rate_ratio < 1.0
+
+
+def test_bench_clv_sides_agree_on_a_small_summary(tmp_path: Path) -> None:
+    """benchmarks/bench_clv.py's two workers, in-process on 5,000 customers."""
+    from benchmarks import bench_clv
+
+    path = tmp_path / "btyd.npz"
+    bench_clv.simulate(path, 5000, seed=1)
+    ours = bench_clv.worker_ours(path, continuous=False)
+    base = bench_clv.worker_baseline(path)
+    assert ours["customers"] == 5000
+    for model in ("bgnbd", "gg"):
+        assert ours[model] == pytest.approx(base[model], rel=1e-4), model
