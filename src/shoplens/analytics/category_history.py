@@ -457,9 +457,10 @@ def _assemble(
     lines_m[~has] = np.nan
     value_m[~has] = np.nan
     for j, cat in enumerate(categories):
-        out[order_share_column(cat)] = pa.array(orders_m[:, j])
-        out[line_share_column(cat)] = pa.array(lines_m[:, j])
-        out[value_share_column(cat)] = pa.array(value_m[:, j])
+        # NaN (no history) -> NULL
+        out[order_share_column(cat)] = pa.array(orders_m[:, j], from_pandas=True)
+        out[line_share_column(cat)] = pa.array(lines_m[:, j], from_pandas=True)
+        out[value_share_column(cat)] = pa.array(value_m[:, j], from_pandas=True)
 
     def scatter(name: str, dtype: pa.DataType) -> pa.Array:
         values = per_customer.column(name).combine_chunks()
@@ -482,7 +483,7 @@ def _assemble(
     last_share = np.full(n, np.nan)
     ok = ~np.isnan(last_idx.astype(float))
     last_share[ok] = orders_m[np.flatnonzero(ok), last_idx[ok].astype(np.int64)]
-    out["last_category_share"] = pa.array(last_share)
+    out["last_category_share"] = pa.array(last_share, from_pandas=True)
     for name in (*HOUR_FEATURES, *WEEKDAY_FEATURES):
         out[name] = scatter(name, pa.float64())
     for name in DEMOGRAPHIC_NUMERIC:
