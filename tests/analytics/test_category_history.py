@@ -22,7 +22,7 @@ from tests.conftest import MakeStore
 BERLIN = "Europe/Berlin"
 AS_OF = datetime(2025, 3, 1, tzinfo=ZoneInfo(BERLIN))  # 2025-02-28 23:00 UTC
 
-PRODUCTS = [
+PRODUCTS: list[dict[str, Any]] = [
     {"product_id": "bk", "name": "Book", "category": "books", "unit_price": 10},
     {"product_id": "el", "name": "Radio", "category": "electronics", "unit_price": 100},
     {"product_id": "fa", "name": "Shirt", "category": "fashion", "unit_price": 30},
@@ -38,7 +38,9 @@ CUSTOMERS = [
 ]  # fmt: skip
 
 
-def _line(order_id: str, product: str, qty: int, price: float, discount: float = 0) -> dict:
+def _line(
+    order_id: str, product: str, qty: int, price: float, discount: float = 0
+) -> dict[str, Any]:
     return {
         "order_id": order_id,
         "product_id": product,
@@ -48,7 +50,7 @@ def _line(order_id: str, product: str, qty: int, price: float, discount: float =
     }
 
 
-def _order(order_id: str, customer: str | None, ts: str, **extra: Any) -> dict:
+def _order(order_id: str, customer: str | None, ts: str, **extra: Any) -> dict[str, Any]:
     return {"order_id": order_id, "customer_id": customer, "order_ts": ts, **extra}
 
 
@@ -193,7 +195,11 @@ def test_no_categories_is_a_model_error(make_store: MakeStore, open_con: Any) ->
 def sim_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("cathist") / "sim.duckdb"
     params = SimulationParams(customers=1000, days=365, seed=5, events=False)
-    write_new_store(path, lambda con: generate_into(con, params))
+
+    def fill(con: duckdb.DuckDBPyConnection) -> None:
+        generate_into(con, params)
+
+    write_new_store(path, fill)
     return path
 
 

@@ -147,6 +147,8 @@ class NextCategoryClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         The categories, sorted.
     estimator_ : HistGradientBoostingClassifier or RandomForestClassifier
         The fitted model.
+    n_iter_ : int
+        Boosting iterations run (HistGradientBoosting) or trees (RandomForest).
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -278,6 +280,7 @@ class NextCategoryClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         with threadpool_limits(limits=self.n_jobs, user_api="openmp"):
             self.estimator_ = self._make_estimator(Xv.shape[0], categorical).fit(Xv, yv)
         self.classes_ = self.estimator_.classes_
+        self.n_iter_ = int(getattr(self.estimator_, "n_iter_", self.n_estimators))
         return self
 
     def _features(self, X: Any) -> Any:
@@ -300,6 +303,7 @@ class NextCategoryClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
     def predict(self, X: Any) -> Any:
         """The most probable category per row."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
