@@ -81,6 +81,11 @@ MODEL_KINDS: tuple[ModelKind, ...] = ("hist_gradient_boosting", "random_forest")
 MIN_TRAIN_CUSTOMERS = 50
 VALIDATION_SHARE = 0.25
 IMPORTANCE_REPEATS = 3
+MAX_TRAIN_ROWS = 60_000
+"""Training rows kept (a seeded sample) when the origins give more: large shops train in
+seconds rather than many minutes, and 60,000 purchases pin down 13-100 category mixes."""
+MAX_IMPORTANCE_ROWS = 10_000
+"""Holdout rows (a seeded sample) the permutation importance is computed on."""
 HISTORY_BUCKETS: tuple[tuple[int, int, str], ...] = (
     (0, 0, "0"),
     (1, 1, "1"),
@@ -208,9 +213,9 @@ class NextCategoryClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         for col, cats in self.categories_.items():
             if col not in X.columns:
                 continue  # validate_data names the missing column
-            lookup = {c: float(i) for i, c in enumerate(cats)}
-            coded = X[col].map(lambda v, lk=lookup: lk.get(str(v), np.nan) if pd.notna(v) else v)
-            X[col] = coded.astype(float)
+            values = X[col].astype("string").astype(object)  # missing -> pd.NA -> -1
+            codes = pd.Index(cats, dtype=object).get_indexer(values)
+            X[col] = np.where(codes < 0, np.nan, codes.astype(float))
         return X
 
     def _derive(self, X: Any) -> Any:
@@ -554,7 +559,9 @@ def evaluate_next_category(
     permutation importance, largest first: feature, importance, std), and also
     ``hour_of_day`` (the joint importance of the hour-of-day features), ``chosen``
     (model kind), ``validation`` (top-1 of each kind on the validation split),
-    ``n_customers`` (holdout), ``n_train`` (training rows), ``origins``,
+    ``n_customers`` (holdout), ``n_train`` (training rows, at most
+    :data:`MAX_TRAIN_ROWS`), ``n_importance`` (holdout rows of the importance, at most
+    :data:`MAX_IMPORTANCE_ROWS`), ``origins``,
     ``by_history`` (customers, model and baselines' top-1 per number of past orders)
     and ``label`` (the rule).
 
@@ -585,6 +592,10 @@ def evaluate_next_category(
             " after the cutoff: nothing to evaluate the next-category model on"
         )
 
+    rng = np.random.default_rng(seed)
+    if len(y_train) > MAX_TRAIN_ROWS:
+        keep = np.sort(rng.choice(len(y_train), MAX_TRAIN_ROWS, replace=False))
+        X_train, y_train = X_train.iloc[keep], y_train[keep]
     chosen, validation = choose_model(X_train, y_train, seed=seed)
     model = NextCategoryClassifier(model=chosen, random_state=seed).fit(X_train, y_train)
     ranked = _ranked_from_proba(model.predict_proba(X_test), model.classes_)
@@ -597,13 +608,17 @@ def evaluate_next_category(
     if truth and "truth_customers" in existing_tables(con):
         oracle_ranked = _oracle(con, X_test.index, popular)
 
+    sample = np.arange(len(y_test))
+    if len(sample) > MAX_IMPORTANCE_ROWS:
+        sample = np.sort(rng.choice(len(sample), MAX_IMPORTANCE_ROWS, replace=False))
+    X_imp, y_imp = X_test.iloc[sample], y_test[sample]
     groups = feature_groups([str(c) for c in X_test.columns])
     importance = grouped_permutation_importance(
-        model, X_test, y_test, groups, n_repeats=importance_repeats, seed=seed
+        model, X_imp, y_imp, groups, n_repeats=importance_repeats, seed=seed
     )
     hour_cols = [c for c in HOUR_FEATURES if c in X_test.columns]
     (hour,) = grouped_permutation_importance(
-        model, X_test, y_test, {"hour_of_day": hour_cols}, n_repeats=importance_repeats, seed=seed
+        model, X_imp, y_imp, {"hour_of_day": hour_cols}, n_repeats=importance_repeats, seed=seed
     )
     n_past = X_test["n_orders"].to_numpy()
     by_history = []
@@ -630,6 +645,7 @@ def evaluate_next_category(
         "validation": validation,
         "n_customers": len(y_test),
         "n_train": len(y_train),
+        "n_importance": len(y_imp),
         "origins": origins,
         "by_history": by_history,
         "label": "category of the first completed purchase in the horizon"
