@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_stream.py --explore
+	$(PY) benchmarks/bench_clv.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)
