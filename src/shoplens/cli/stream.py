@@ -193,6 +193,10 @@ def process_cmd(
     idle_timeout: Annotated[
         float, typer.Option(help="Stop after this many seconds without messages (0: never).")
     ] = 0.0,
+    score_every: Annotated[
+        float,
+        typer.Option(help="Seconds between live model scorings (with models from 'train')."),
+    ] = 60.0,
     orders_topic: OrdersTopicOpt = None,
     events_topic: EventsTopicOpt = None,
     timezone: TzOpt = None,
@@ -203,6 +207,8 @@ def process_cmd(
 
     if not commit_interval > 0:
         raise InvalidParameterError(f"--commit-interval must be > 0, got {commit_interval}")
+    if not score_every > 0:
+        raise InvalidParameterError(f"--score-every must be > 0, got {score_every}")
     settings = _stream_settings(store_path, timezone, bootstrap, orders_topic, events_topic)
     k = settings.kafka
     if not as_json:
@@ -233,6 +239,7 @@ def process_cmd(
         from_beginning=from_beginning,
         commit_interval=commit_interval,
         idle_timeout=idle_timeout,
+        score_every=score_every,
         on_progress=progress,
     )
     summary: dict[str, Any] = {
@@ -245,6 +252,7 @@ def process_cmd(
         "orders_duplicate": result.writes.orders_duplicate,
         "events_new": result.writes.events_new,
         "batches": result.writes.batches,
+        "model_scoring_rounds": result.scoring_rounds,
         "seconds": round(result.elapsed, 2),
     }
     if as_json:

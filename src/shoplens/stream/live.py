@@ -10,8 +10,9 @@ population's cut-offs is what a live system can afford per batch; the batch
 ``shoplens segments`` ranks everyone again, so a few customers at a cut-off may
 differ by one score. Recency is measured to the latest order in the store.
 
-``churn_probability`` and ``predicted_clv`` are NULL: they need a trained model
-(issue #7), which this branch does not have.
+``churn_probability`` and ``predicted_clv`` come from the trained models
+(:mod:`shoplens.stream.scoring`) and are kept here when a customer's row is
+recomputed; NULL without a trained model.
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ def update_live_scores(
     r = _score("recency", cutoffs.recency, lower_is_better=True)
     f = _score("frequency", cutoffs.frequency)
     m = _score("CAST(monetary AS DOUBLE)", cutoffs.monetary)
+    # the model scores are refreshed on their own cadence (stream.scoring): keep them
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __live_kept AS SELECT customer_id, churn_probability,"
+        f" predicted_clv FROM {CUSTOMER_SCORES_LIVE}"
+        " WHERE customer_id IN (SELECT customer_id FROM __live_ids)"
+    )
     con.execute(
         f"DELETE FROM {CUSTOMER_SCORES_LIVE}"
         " WHERE customer_id IN (SELECT customer_id FROM __live_ids)"
@@ -138,14 +145,16 @@ SELECT l.customer_id, l.last_order_ts,
        coalesce(cats.cats, []) AS last_categories,
        CASE WHEN rfm.customer_id IS NULL THEN NULL
             ELSE {_segment_sql("rfm.r", "((rfm.f + rfm.m) // 2)")} END AS rfm_segment,
-       CAST(NULL AS DOUBLE) AS churn_probability,
-       CAST(NULL AS DOUBLE) AS predicted_clv,
+       k.churn_probability,
+       k.predicted_clv,
        now() AS updated_at
 FROM last AS l
+LEFT JOIN __live_kept AS k ON k.customer_id = l.customer_id
 LEFT JOIN cats ON cats.customer_id = l.customer_id
 LEFT JOIN rfm ON rfm.customer_id = l.customer_id
 """
     )
     n = con.execute("SELECT count(*) FROM __live_ids").fetchall()[0][0]
     con.execute("DROP TABLE __live_ids")
+    con.execute("DROP TABLE __live_kept")
     return int(n)

@@ -23,6 +23,7 @@ from quixstreams.kafka.exceptions import KafkaBrokerUnavailableError
 from shoplens.config import Settings
 from shoplens.errors import StreamError
 from shoplens.stream import admin
+from shoplens.stream.scoring import LiveScorer
 from shoplens.stream.sink import DuckDBSink, WriteStats
 from shoplens.stream.topology import ProcessStats, build_app
 
@@ -36,6 +37,7 @@ class Progress:
     writes: WriteStats
     lag: int | None  # approximate: see admin (Tansu's high watermark is wrong)
     note: str | None = None
+    scoring_rounds: int = 0
 
 
 def _lag(settings: Settings, group: str) -> int | None:
@@ -62,6 +64,7 @@ def run_processor(
     on_progress: Callable[[Progress], None] | None = None,
     progress_every: float = 1.0,
     lag_every: float = 5.0,
+    score_every: float = 60.0,
 ) -> Progress:
     """Process the live shop's topics into ``store`` until stopped (Ctrl-C, SIGTERM) or
     ``idle_timeout`` seconds without messages (0: never). Returns the final counters."""
@@ -82,14 +85,21 @@ def run_processor(
     if from_beginning:
         admin.rewind_group(k.bootstrap, group, [k.orders_topic, k.events_topic])
     stats = ProcessStats()
-    sink = DuckDBSink(store, timezone=settings.timezone)
+    sink = DuckDBSink(
+        store,
+        timezone=settings.timezone,
+        scorer=LiveScorer(
+            timezone=settings.timezone, every=score_every, currency=settings.currency
+        ),
+    )
     t0 = time.monotonic()
     lag: list[int | None] = [None]
     note: list[str | None] = [None]
     done = threading.Event()
 
     def snapshot() -> Progress:
-        return Progress(time.monotonic() - t0, stats, sink.stats, lag[0], note[0])
+        rounds = sink.scorer.rounds if sink.scorer is not None else 0
+        return Progress(time.monotonic() - t0, stats, sink.stats, lag[0], note[0], rounds)
 
     def report() -> None:
         next_lag = time.monotonic() + lag_every

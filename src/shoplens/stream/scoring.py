@@ -6,7 +6,8 @@ rescores the customers every ``every`` seconds (default 60) with
 ones included, and copies ``churn_probability`` and ``predicted_clv`` into the live
 table; customers touched between two rounds keep their last scores. Scoring reads the
 whole store (seconds on a large shop), so it runs on a slower cadence than the batch
-writes, inside one of them. Without trained models both columns stay NULL.
+writes, right after one of them on the same connection. Without trained models both
+columns stay NULL.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ log = logging.getLogger(__name__)
 class LiveScorer:
     """Loads the saved models once and rescores on a cadence."""
 
-    def __init__(self, *, timezone: str = "UTC", every: float = 60.0, currency: str = "EUR") -> None:
+    def __init__(
+        self, *, timezone: str = "UTC", every: float = 60.0, currency: str = "EUR"
+    ) -> None:
         self.timezone = timezone
         self.every = every
         self.currency = currency
@@ -54,8 +57,8 @@ class LiveScorer:
         return self.models is not None and time.monotonic() - self._last >= self.every
 
     def rescore(self, con: duckdb.DuckDBPyConnection) -> int:
-        """Score every customer and update the live table (inside the writer's
-        transaction); returns the live rows updated."""
+        """Score every customer and update the live table in one statement (after the
+        batch's commit, on the writer's connection); returns the live rows updated."""
         from shoplens.models.scores import ScoreSettings, score_customers
 
         assert self.models is not None

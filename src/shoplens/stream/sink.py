@@ -50,6 +50,7 @@ from shoplens.store.db import (
 )
 from shoplens.store.results import record_result
 from shoplens.stream.live import CUSTOMER_SCORES_LIVE, RfmCutoffs, rfm_cutoffs, update_live_scores
+from shoplens.stream.scoring import LiveScorer
 from shoplens.stream.windows import REALTIME_KPIS, recompute_windows, touched_hours
 
 log = logging.getLogger(__name__)
@@ -142,10 +143,12 @@ class DuckDBSink(BatchingSink):
         rfm_refresh_seconds: float = 900.0,
         on_write: Callable[[WriteStats], None] | None = None,
         dead_letter: Callable[[list[tuple[Any, dict[str, Any]]]], None] | None = None,
+        scorer: LiveScorer | None = None,
     ) -> None:
         super().__init__()
         self.store = Path(store)
         self.dead_letter = dead_letter
+        self.scorer = scorer
         self.timezone = timezone
         self.rfm_refresh_seconds = rfm_refresh_seconds
         self.on_write = on_write
@@ -165,6 +168,8 @@ class DuckDBSink(BatchingSink):
             prepare_store(con)
             con.execute("COMMIT")
             self._refresh_cutoffs(con)
+            if self.scorer is not None:
+                self.scorer.load(con)
 
     @contextlib.contextmanager
     def _connection(self) -> Any:
@@ -277,7 +282,10 @@ RETURNING event_id"""
                 s.window_rows += recompute_windows(con, hours)
                 update_live_scores(con, "__batch_orders", self.cutoffs)
                 record_result(con, REALTIME_KPIS, {"windows": ["1m", "1h"], "source": "stream"})
-                record_result(con, CUSTOMER_SCORES_LIVE, {"model": None, "source": "stream"})
+                models = None
+                if self.scorer is not None and self.scorer.models is not None:
+                    models = sorted(self.scorer.models)
+                record_result(con, CUSTOMER_SCORES_LIVE, {"models": models, "source": "stream"})
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -285,3 +293,7 @@ RETURNING event_id"""
         finally:
             for name in tables:
                 con.unregister(f"__batch_{name}")
+        # after the commit, outside a transaction: the analytics the models use probe
+        # their caches with statements that may fail, which would abort a transaction
+        if self.scorer is not None and n_orders and self.scorer.due():
+            self.scorer.rescore(con)
