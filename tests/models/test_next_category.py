@@ -164,6 +164,31 @@ def test_store_without_categories_is_a_model_error(make_store: MakeStore, open_c
         )
 
 
+def test_training_rows_ignore_data_after_the_cutoff(sim_store: Path, tmp_path: Path) -> None:
+    from shoplens.analytics.category_history import store_categories
+    from tests.analytics.test_category_history import _tamper_after
+
+    def rows(path: Path) -> tuple[pd.DataFrame, Any]:
+        con = open_store(path)
+        cats = store_categories(con)
+        out = training_set(
+            con, cutoff=CUTOFF, horizon_days=90, timezone="UTC", categories=cats, origins=2
+        )
+        con.close()
+        return out
+
+    X, y = rows(sim_store)
+    assert len(y) > 1000
+    copy = tmp_path / "tampered.duckdb"
+    copy.write_bytes(sim_store.read_bytes())
+    con = open_store(copy)
+    _tamper_after(con, CUTOFF)
+    con.close()
+    X2, y2 = rows(copy)
+    pd.testing.assert_frame_equal(X2, X)
+    assert list(y2) == list(y)
+
+
 def test_feature_frame_index(sim_con: duckdb.DuckDBPyConnection) -> None:
     from shoplens.analytics.category_history import category_history
 
