@@ -169,7 +169,7 @@ def test_training_rows_ignore_data_after_the_cutoff(sim_store: Path, tmp_path: P
     from tests.analytics.test_category_history import _tamper_after
 
     def rows(path: Path) -> tuple[pd.DataFrame, Any]:
-        con = open_store(path)
+        con = open_store(path, read_only=True)  # sim_con may hold the file open read-only
         cats = store_categories(con)
         out = training_set(
             con, cutoff=CUTOFF, horizon_days=90, timezone="UTC", categories=cats, origins=2
