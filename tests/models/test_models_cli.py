@@ -144,3 +144,19 @@ def test_store_without_orders_and_too_few_customers(capsys, make_store: MakeStor
     code, _, err = run(capsys, "evaluate", "--store", str(small))
     assert code == 1
     assert "no evaluation" in err
+
+
+def test_no_repeat_buyers(capsys, make_store: MakeStore) -> None:
+    orders = [
+        {"order_id": f"o{i}", "customer_id": f"c{i}",
+         "order_ts": f"2025-{1 + i % 12:02d}-{1 + i % 27:02d} 10:00"}
+        for i in range(300)
+    ]  # fmt: skip
+    items = [{"order_id": o["order_id"], "product_id": "p", "quantity": 1, "unit_price": 10}
+             for o in orders]  # fmt: skip
+    path = make_store(orders=orders, order_items=items,
+                      products=[{"product_id": "p", "name": "P", "unit_price": 10}])  # fmt: skip
+    code, _, err = run(capsys, "train", "--store", str(path), "--horizon-days", "60")
+    assert code == 1
+    assert "no customer has a repeat purchase" in err
+    assert err.count("\n") == 1

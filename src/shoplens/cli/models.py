@@ -304,6 +304,25 @@ def score_cmd(
 
 # --- customer -----------------------------------------------------------------------
 
+MEANINGS = {
+    "as_of": "the scoring date (the day after the last order)",
+    "historic_clv": "spent so far (completed orders, net)",
+    "predicted_clv": "expected spend in the CLV horizon, discounted",
+    "total_clv": "historic + predicted",
+    "p_alive": "chance they are still a customer",
+    "expected_orders": "purchase days expected in the CLV horizon",
+    "average_order_value": "their usual basket",
+    "average_days_between_orders": "their usual gap between orders",
+    "expected_next_order_date": "when one more order is expected",
+    "churn_probability": "chance of no order in the churn horizon",
+    "churn_risk": "low / medium / high (settings)",
+    "next_category": "most likely category of the next purchase",
+    "next_category_probability": "its probability",
+    "next_category_top3": "the three most likely categories",
+    "rfm_segment": "RFM segment",
+    "behaviour_segment": "behavioural segment",
+}
+
 
 def customer_cmd(
     customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
@@ -322,7 +341,11 @@ def customer_cmd(
     if scores is None:
         out.print("[yellow]No scores yet: run 'shoplens train' and 'shoplens score'.[/]")
     else:
-        items = [(k, v, "") for k, v in scores.items() if k not in ("customer_id", "churn_reasons")]
+        items = [
+            (k, v, MEANINGS.get(k, ""))
+            for k, v in scores.items()
+            if k not in ("customer_id", "churn_reasons")
+        ]
         out.print(
             output.key_value_table(items, title=f"Customer {customer_id}", name_header="score")
         )
