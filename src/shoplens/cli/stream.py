@@ -271,13 +271,15 @@ def process_cmd(
 def status_cmd(
     bootstrap: BootstrapOpt = None,
     store_path: StoreOpt = None,
+    orders_topic: OrdersTopicOpt = None,
+    events_topic: EventsTopicOpt = None,
     timezone: TzOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Topics, offsets, the processor's lag and the last window written."""
     from shoplens.stream.status import stream_status
 
-    settings = _stream_settings(store_path, timezone, bootstrap)
+    settings = _stream_settings(store_path, timezone, bootstrap, orders_topic, events_topic)
     doc = stream_status(settings, store_path)
     if as_json:
         out.print_json(json.dumps(doc, default=str))
