@@ -226,7 +226,7 @@ def latency(
     admin.ensure_topics(bootstrap, [topics["orders_topic"], topics["events_topic"]])
     proc = subprocess.Popen(
         [sys.executable, "-m", "shoplens", "stream", "process", "--store", str(store),
-         "--commit-interval", str(commit_interval), "--json"],
+         "--commit-interval", str(commit_interval), "--from-beginning", "--json"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     con = open_store(store, read_only=True)
@@ -238,8 +238,13 @@ def latency(
     seen: list[float] = []
     stop = threading.Event()
 
+    t_start = time.time()
+
     def poll() -> None:
-        hi_o, hi_e = int(last_order), int(last_event)
+        """Read as another process would (open, query, close) four times a second; an
+        id counts once, when it is first seen (partitions are written out of id order)."""
+        seen_o: set[int] = set()
+        seen_e: set[int] = set()
         while not stop.is_set():
             try:
                 c = open_store(store, read_only=True, lock_wait=1.0)
@@ -249,23 +254,25 @@ def latency(
                 now = time.time()
                 rows = c.execute(
                     "SELECT order_id::BIGINT, epoch(order_ts) FROM orders"
-                    " WHERE order_id::BIGINT > ?",
-                    [hi_o],
+                    " WHERE order_id::BIGINT > ? AND order_ts >= to_timestamp(?)",
+                    [int(last_order), t_start],
                 ).fetchall()
                 rows_e = c.execute(
                     "SELECT event_id::BIGINT, epoch(event_ts) FROM events"
-                    " WHERE event_ts > to_timestamp(?) AND event_id::BIGINT > ?",
-                    [now - 120, hi_e],
+                    " WHERE event_ts >= to_timestamp(?) AND event_id::BIGINT > ?",
+                    [t_start, int(last_event)],
                 ).fetchall()
             finally:
                 c.close()
             for oid, ts in rows:
-                seen.append(now - ts)
-                hi_o = max(hi_o, oid)
+                if oid not in seen_o:
+                    seen_o.add(oid)
+                    seen.append(now - ts)
             for eid, ts in rows_e:
-                seen.append(now - ts)
-                hi_e = max(hi_e, eid)
-            time.sleep(0.1)  # a dashboard refreshing ten times a second
+                if eid not in seen_e:
+                    seen_e.add(eid)
+                    seen.append(now - ts)
+            time.sleep(0.25)
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()

@@ -75,7 +75,7 @@ def open_store(
                     f"store {path} is in use by another process; the store is busy ({msg})"
                 ) from None
             time.sleep(backoff)
-            backoff = min(backoff * 2, 0.25)
+            backoff = min(backoff * 2, 0.1)
         except duckdb.Error as exc:
             raise StoreError(f"store {path} could not be opened: {exc}") from None
     con.execute("SET TimeZone = ?", [timezone])
