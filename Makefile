@@ -8,7 +8,7 @@ DEMO_STORE ?= demo.duckdb
 .PHONY: help install demo test lint fmt bench clean
 
 help:
-	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, print the summary"
+	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, train and score the models"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks (ours vs baselines, ratios printed)"
 
@@ -27,6 +27,9 @@ demo: $(STAMP)
 	$(VENV)/bin/shoplens kpis --store $(DEMO_STORE) --by month
 	$(VENV)/bin/shoplens segments --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens cohorts --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens train --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens evaluate --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens score --store $(DEMO_STORE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -45,6 +48,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_import.py
 	$(PY) benchmarks/bench_spark.py
+	$(PY) benchmarks/bench_stream.py --explore
+	$(PY) benchmarks/bench_clv.py
+	$(PY) benchmarks/bench_train.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)

@@ -18,7 +18,7 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +31,43 @@ from shoplens.errors import ConfigError
 from shoplens.store.db import check_timezone
 
 DEFAULT_CONFIG_FILE = "shoplens.toml"
+
+
+class KafkaSettings(BaseModel):
+    """Where the live shop streams (``[kafka]`` in the TOML file, ``SHOPLENS_KAFKA__*``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bootstrap: str = "127.0.0.1:9092"
+    orders_topic: str = "shop.orders"
+    """One message per order with its lines (the older name ``ecommerce_transactions``
+    works too)."""
+    events_topic: str = "shop.events"
+    dead_letter_topic: str = "shop.dead_letter"
+    consumer_group: str = "shoplens-processor"
+    partitions: int = Field(default=3, ge=1, le=256)
+    """Partitions of the topics the producer creates."""
+    connect_attempts: int = Field(default=5, ge=1, le=100)
+    """Tries to reach the broker at start (backoff 0.5 s, doubling) before giving up."""
+
+
+class ModelSettings(BaseModel):
+    """Settings of ``score`` (``[models]`` in the TOML file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    annual_discount_rate: float = Field(default=0.10, ge=0, lt=1)
+    """Discount of future revenue in the predicted CLV, per year."""
+    churn_medium: float = Field(default=0.4, gt=0, lt=1)
+    """Churn probability from which a customer's churn risk is 'medium'."""
+    churn_high: float = Field(default=0.7, gt=0, lt=1)
+    """Churn probability from which a customer's churn risk is 'high'."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ModelSettings:
+        if self.churn_medium >= self.churn_high:
+            raise ValueError("churn_medium must be below churn_high")
+        return self
 
 
 class Settings(BaseSettings):
@@ -46,6 +83,10 @@ class Settings(BaseSettings):
     """The reporting currency of the store."""
     segments: SegmentRules = SegmentRules()
     """Rules of the behavioural segments (``[segments]`` in the TOML file)."""
+    models: ModelSettings = ModelSettings()
+    """Discount rate and churn-risk thresholds of ``score`` (``[models]``)."""
+    kafka: KafkaSettings = KafkaSettings()
+    """Kafka broker and topics of the live shop (``[kafka]`` in the TOML file)."""
 
     @field_validator("timezone")
     @classmethod

@@ -7,15 +7,17 @@ with status 2 (Typer's convention).
 
 ``core`` holds the Typer app, the shared options and helpers, and ``main``; ``analysis``
 the commands over a store (kpis, segments, cohorts, status); ``data`` the commands that
-fill or move one (generate, import, export, quality). The commands are registered here,
+fill or move one (generate, import, export, quality); ``models`` train, evaluate, score
+and customer. The commands are registered here,
 in the order ``shoplens --help`` lists them.
 """
 
 from __future__ import annotations
 
-from shoplens.cli import analysis, data
+from shoplens.cli import analysis, data, models
 from shoplens.cli.core import app, main
 from shoplens.cli.params import Command
+from shoplens.cli.stream import stream_app
 
 __all__ = ["app", "main"]
 
@@ -27,3 +29,8 @@ app.command("status", cls=Command)(analysis.status_cmd)
 app.command("import", cls=Command)(data.import_cmd)
 app.command("export", cls=Command)(data.export_cmd)
 app.command("quality", cls=Command)(data.quality_cmd)
+app.command("train", cls=Command)(models.train_cmd)
+app.command("evaluate", cls=Command)(models.evaluate_cmd)
+app.command("score", cls=Command)(models.score_cmd)
+app.command("customer", cls=Command)(models.customer_cmd)
+app.add_typer(stream_app, name="stream")

@@ -183,11 +183,54 @@ def build_catalog(n_products: int, rng: np.random.Generator) -> Catalog:
             "unit_price": pa.array(price),
         }
     )
-    # guide table: the row drawn at the left edge of each cell (plus one sentinel)
+    return Catalog(table, category, price, popularity, keys, offset, _guide(keys, counts, offset))
+
+
+def _guide(
+    keys: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], offset: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int32]:
+    """The guide table: the row drawn at the left edge of each cell (plus one sentinel)."""
     cells = GUIDE * counts
-    cell_cat = np.repeat(np.arange(N_CATEGORIES, dtype=np.int64), cells)
+    cell_cat = np.repeat(np.arange(len(counts), dtype=np.int64), cells)
     cell_u = (np.arange(int(cells.sum())) - np.repeat(GUIDE * offset[:-1], cells)) / cells[cell_cat]
     guide = np.searchsorted(keys, cell_cat + cell_u, side="right")
     guide = np.minimum(guide, offset[cell_cat + 1] - 1)
-    guide = np.append(guide, -1).astype(np.int32)
-    return Catalog(table, category, price, popularity, keys, offset, guide)
+    out: npt.NDArray[np.int32] = np.append(guide, -1).astype(np.int32)
+    return out
+
+
+def catalog_from_products(products: pa.Table, weight: npt.NDArray[np.float64]) -> Catalog:
+    """A :class:`Catalog` of existing products (a store's), for simulating more orders.
+
+    ``products`` has ``product_id`` (int64), ``name``, ``category`` (one of
+    :data:`CATEGORY_NAMES`, every category present) and ``unit_price``; ``weight`` is
+    each product's demand weight (e.g. units sold so far, plus one). The returned
+    table is ordered by category; its rows are what :meth:`Catalog.draw` returns.
+    """
+    cat_index = {name: i for i, name in enumerate(CATEGORY_NAMES)}
+    names = products.column("category").to_pylist()
+    unknown = sorted({str(n) for n in names if n not in cat_index})
+    if unknown:
+        raise ValueError(f"categories not in the simulator's catalog: {', '.join(unknown[:5])}")
+    category = np.array([cat_index[n] for n in names], dtype=np.int64)
+    counts = np.bincount(category, minlength=N_CATEGORIES).astype(np.int64)
+    if (counts == 0).any():
+        missing = [CATEGORY_NAMES[k] for k in np.flatnonzero(counts == 0)]
+        raise ValueError(f"no product in categories {', '.join(missing)}")
+    pid = products.column("product_id").to_numpy()
+    order = np.lexsort((pid, category))
+    category = category[order]
+    w = np.maximum(np.asarray(weight, dtype=np.float64)[order], 1e-12)
+    offset = np.zeros(N_CATEGORIES + 1, dtype=np.int64)
+    offset[1:] = np.cumsum(counts)
+    popularity = np.empty(len(w))
+    keys = np.empty(len(w))
+    for k in range(N_CATEGORIES):
+        lo, hi = int(offset[k]), int(offset[k + 1])
+        popularity[lo:hi] = w[lo:hi] / w[lo:hi].sum()
+        cdf = np.cumsum(popularity[lo:hi])
+        cdf[-1] = 1.0
+        keys[lo:hi] = k + cdf
+    table = products.take(pa.array(order))
+    price = table.column("unit_price").cast(pa.float64()).to_numpy()
+    return Catalog(table, category, price, popularity, keys, offset, _guide(keys, counts, offset))

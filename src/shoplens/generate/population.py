@@ -114,6 +114,31 @@ class CustomerBlock:
         return np.arange(self.first_id, self.first_id + self.n, dtype=np.int64)
 
 
+def draw_affinity(
+    age_group: I64, gender: I64, rng: np.random.Generator, favourite: I64 | None = None
+) -> tuple[F64, I64]:
+    """Per-customer category affinities (flat keys row + cdf) and the favourite category.
+
+    With ``favourite`` given (e.g. known from the truth), each customer's largest share
+    is swapped onto that category, so it stays the favourite.
+    """
+    n = len(age_group)
+    alpha = AFFINITY_CONCENTRATION * AFFINITY_PROFILES[age_group, gender]
+    aff = rng.gamma(alpha)
+    aff /= aff.sum(axis=1, keepdims=True)
+    top = aff.argmax(axis=1).astype(np.int64)
+    if favourite is not None:
+        rows = np.arange(n)
+        top_share = aff[rows, top].copy()
+        aff[rows, top] = aff[rows, favourite]
+        aff[rows, favourite] = top_share
+        top = favourite.astype(np.int64)
+    acdf = np.cumsum(aff, axis=1)
+    acdf[:, -1] = 1.0
+    affinity_keys = (np.arange(n)[:, None] + acdf).ravel()
+    return affinity_keys, top
+
+
 def make_customers(
     first_id: int,
     n: int,
@@ -149,13 +174,7 @@ def make_customers(
     spend = rng.lognormal(0.0, 0.4, n)
     promo = np.minimum(rng.beta(0.5, 2.5, n) * CHANNEL_PROMO[channel], 0.98)
 
-    alpha = AFFINITY_CONCENTRATION * AFFINITY_PROFILES[age_group, gender]
-    aff = rng.gamma(alpha)
-    aff /= aff.sum(axis=1, keepdims=True)
-    favourite = aff.argmax(axis=1).astype(np.int64)
-    acdf = np.cumsum(aff, axis=1)
-    acdf[:, -1] = 1.0
-    affinity_keys = (np.arange(n)[:, None] + acdf).ravel()
+    affinity_keys, favourite = draw_affinity(age_group, gender, rng)
 
     pref = rng.normal(PREF_HOUR_MEAN[age_group], PREF_HOUR_SD[age_group])
     preferred_hour = np.mod(np.rint(pref), 24).astype(np.int64)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,11 +63,16 @@ def open_store(
     read_only: bool = False,
     timezone: str | None = None,
     default_timezone: str = "UTC",
+    lock_wait: float = 3.0,
 ) -> duckdb.DuckDBPyConnection:
     """Open an existing store; analytics on it run in the shop's time zone.
 
     The zone is ``timezone`` if given, else the one the store records (see
     :mod:`shoplens.store.meta`), else ``default_timezone``.
+
+    While another process writes the file (the stream processor holds it for a few
+    tens of milliseconds per batch), opening is retried with a short backoff for up to
+    ``lock_wait`` seconds before the store is reported in use.
 
     Raises :class:`StoreError` in one line for a missing, foreign, truncated, damaged,
     read-only (unless ``read_only``) or locked store, and for canonical tables whose
@@ -86,10 +92,7 @@ def open_store(
     if not read_only:
         files.check_writable(path)
         files.remove_stale_temp_files(path)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        raise _open_error(path, exc, read_only) from None
+    con = _connect(path, read_only=read_only, lock_wait=lock_wait)
     try:
         with files.damage_as_store_error(path):
             con.execute("SET enable_progress_bar = false")  # the CLI draws its own
@@ -115,6 +118,22 @@ def shop_meta(path: str | Path) -> ShopMeta:
         return read_meta(con)
     finally:
         con.close()
+
+
+def _connect(path: Path, *, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying for up to ``lock_wait`` s while another process holds the lock."""
+    deadline = time.monotonic() + lock_wait
+    backoff = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() + backoff > deadline:
+                raise _open_error(path, exc, read_only) from None
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 0.1)
+        except duckdb.Error as exc:
+            raise _open_error(path, exc, read_only) from None
 
 
 def _open_error(path: Path, exc: duckdb.Error, read_only: bool) -> StoreError:

@@ -73,3 +73,19 @@ def list_results(con: duckdb.DuckDBPyConnection) -> list[ResultInfo]:
         f"SELECT name, computed_at, rows, params FROM {RESULTS_TABLE} ORDER BY name"
     ).fetchall()
     return [ResultInfo(r[0], r[1], int(r[2]), json.loads(r[3])) for r in rows]
+
+
+def record_result(
+    con: duckdb.DuckDBPyConnection, name: str, params: dict[str, Any] | None = None
+) -> None:
+    """Record that result table ``name`` was updated in place (e.g. upserted by the
+    stream processor) now, with its row count; call inside the writer's transaction."""
+    if not _NAME.match(name) or name == RESULTS_TABLE:
+        raise ValueError(f"invalid result table name {name!r}")
+    _ensure_results_table(con)
+    row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+    n = int(row[0]) if row else 0
+    con.execute(
+        f"INSERT OR REPLACE INTO {RESULTS_TABLE} VALUES (?, now(), ?, ?)",
+        [name, n, json.dumps(params or {}, default=str, sort_keys=True)],
+    )
