@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 
@@ -19,7 +20,7 @@ from shoplens.figures import (
     roc_curves,
 )
 
-CHURN = {
+CHURN: dict[str, Any] = {
     "chosen": "hist_gradient_boosting",
     "model": {
         "roc_auc": 0.81,
