@@ -13,7 +13,7 @@ in the order ``shoplens --help`` lists them.
 
 from __future__ import annotations
 
-from shoplens.cli import analysis, data
+from shoplens.cli import analysis, data, report
 from shoplens.cli.core import app, main
 
 __all__ = ["app", "main"]
@@ -26,3 +26,5 @@ app.command("status")(analysis.status_cmd)
 app.command("import")(data.import_cmd)
 app.command("export")(data.export_cmd)
 app.command("quality")(data.quality_cmd)
+app.command("report")(report.report_cmd)
+app.command("dashboard")(report.dashboard_cmd)

@@ -51,12 +51,11 @@ def retention_heatmap(
         hoverongaps=False,
     )
     fig.update_layout(
-        xaxis={"title": {"text": "Months since first order"}, "dtick": 1, "side": "top"},
+        xaxis={"title": {"text": "Months since first order"}, "dtick": 1},
         yaxis={
             "title": {"text": "Cohort (customers)"},
             "autorange": "reversed",
             "type": "category",
         },
-        margin={"t": 90},
     )
     return fig

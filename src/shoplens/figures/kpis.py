@@ -82,7 +82,7 @@ def monthly_trend(
             "overlaying": "y",
             "side": "right",
             "showgrid": False,
-            "tickformat": "~s",
+            "tickformat": ",.0f",
             "rangemode": "tozero",
         },
     )

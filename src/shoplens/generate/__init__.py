@@ -1,7 +1,8 @@
 """The shop simulator: a behavioural model of customers, catalog, orders and events.
 
 Public API: :class:`SimulationParams`, :func:`simulate` (in memory) and
-:func:`generate_into` (into a store connection), :class:`GenerationSummary`, and
+:func:`generate_into` (into a store connection), :func:`generate_store` (into a new
+store file), :class:`GenerationSummary`, and
 :func:`parse_country_weights` for command-line options.
 """
 
@@ -12,12 +13,14 @@ from shoplens.generate.params import (
     parse_country_weights,
 )
 from shoplens.generate.simulator import generate_into, simulate
+from shoplens.generate.store import generate_store
 
 __all__ = [
     "DEFAULT_COUNTRY_WEIGHTS",
     "GenerationSummary",
     "SimulationParams",
     "generate_into",
+    "generate_store",
     "parse_country_weights",
     "simulate",
 ]
