@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO_STORE ?= demo.duckdb
+DEMO_REPORT ?= demo-report.html
 
-.PHONY: help install demo test lint fmt bench clean
+.PHONY: help install demo test lint fmt bench clean browser-deps
 
 help:
 	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, print the summary"
@@ -27,13 +28,27 @@ demo: $(STAMP)
 	$(VENV)/bin/shoplens kpis --store $(DEMO_STORE) --by month
 	$(VENV)/bin/shoplens segments --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens cohorts --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens report --store $(DEMO_STORE) --out $(DEMO_REPORT)
+	@echo "demo report: $(abspath $(DEMO_REPORT))"
+	@echo "dashboard:   $(VENV)/bin/shoplens dashboard --store $(DEMO_STORE)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The browser tests drive Debian's chromium (never a downloaded browser).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium fonts-dejavu-core fonts-liberation; \
+	else \
+		echo "browser-deps: /usr/bin/chromium is missing and this is not root: the browser" \
+		     "tests will be skipped (install: sudo apt-get install -y chromium" \
+		     "fonts-dejavu-core fonts-liberation)"; \
+	fi
+
+test: lint browser-deps
 	$(PY) -m pytest
 
 fmt: $(STAMP)
@@ -46,4 +61,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_import.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE) $(DEMO_REPORT)
