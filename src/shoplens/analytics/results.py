@@ -273,3 +273,16 @@ def live_scores(con: duckdb.DuckDBPyConnection, *, limit: int = 20) -> pa.Table 
         " ORDER BY updated_at DESC, customer_id LIMIT $limit",
         params={"limit": limit},
     ).to_arrow_table()
+
+
+def rfm_cells(con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> pa.Table | None:
+    """Customers per (r_score, fm_score, segment) cell of ``customer_segments``; None if absent."""
+    if not has_table(con, "customer_segments"):
+        return None
+    sql = f"""
+    SELECT r_score, fm_score, rfm_segment AS segment, count(*) AS customers,
+           round(sum(monetary), 2) AS revenue
+    FROM customer_segments AS s WHERE {_where(con, filters)}
+    GROUP BY ALL ORDER BY r_score, fm_score
+    """
+    return con.sql(sql, params=_customer_params(filters)).to_arrow_table()

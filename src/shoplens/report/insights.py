@@ -21,9 +21,14 @@ from shoplens.figures.theme import money
 from shoplens.report.collect import ReportData
 
 _WEEKDAY_NAMES = {
-    "Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday",
-    "Fri": "Friday", "Sat": "Saturday", "Sun": "Sunday",
-}  # fmt: skip
+    "Mon": "Monday",
+    "Tue": "Tuesday",
+    "Wed": "Wednesday",
+    "Thu": "Thursday",
+    "Fri": "Friday",
+    "Sat": "Saturday",
+    "Sun": "Sunday",
+}
 
 
 @dataclass(frozen=True)
@@ -168,23 +173,32 @@ def _core_group(
 
 def core_age_group(d: ReportData) -> Insight | None:
     return _core_group(
-        d, "age_group", "Customers aged {group} bring {share:.0%} of revenue.", "age_group",
+        d,
+        "age_group",
+        "Customers aged {group} bring {share:.0%} of revenue.",
+        "age_group",
         "Aim creative and targeting at this age group first.",
-    )  # fmt: skip
+    )
 
 
 def top_country(d: ReportData) -> Insight | None:
     return _core_group(
-        d, "country", "{group} brings {share:.0%} of revenue.", "country",
+        d,
+        "country",
+        "{group} brings {share:.0%} of revenue.",
+        "country",
         "Localise campaigns, payment and delivery for it first.",
-    )  # fmt: skip
+    )
 
 
 def top_category(d: ReportData) -> Insight | None:
     return _core_group(
-        d, "category", "The {group} category brings {share:.0%} of revenue.", "category",
+        d,
+        "category",
+        "The {group} category brings {share:.0%} of revenue.",
+        "category",
         "Keep it stocked and featured; cross-sell the next categories to its buyers.",
-    )  # fmt: skip
+    )
 
 
 def _segment_rows(d: ReportData) -> dict[str, dict[str, Any]]:

@@ -31,8 +31,12 @@ _ENV = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-PLOT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d",
-               "lasso2d"], "toImageButtonOptions": {"format": "png", "scale": 2}}  # fmt: skip
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
 
 
 def chart_html(chart: Chart) -> str:
@@ -41,11 +45,14 @@ def chart_html(chart: Chart) -> str:
     fig.update_layout(autosize=True, width=None)
     return str(
         fig.to_html(
-            full_html=False, include_plotlyjs=False, div_id=f"chart-{chart.key}",
-            config=PLOT_CONFIG, default_width="100%",
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"chart-{chart.key}",
+            config=PLOT_CONFIG,
+            default_width="100%",
             default_height=f"{fig.layout.height or 360}px",
         )
-    )  # fmt: skip
+    )
 
 
 def table_rows(block: TableBlock) -> tuple[list[str], list[list[tuple[str, bool]]]]:

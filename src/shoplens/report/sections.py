@@ -161,8 +161,12 @@ def _trends(d: ReportData) -> Section:
 
 def _breakdowns(d: ReportData) -> Section:
     blocks: list[Block] = []
-    labels = {"country": "country", "category": "category", "age_group": "age group",
-              "channel": "sales channel"}  # fmt: skip
+    labels = {
+        "country": "country",
+        "category": "category",
+        "age_group": "age group",
+        "channel": "sales channel",
+    }
     for dim, label in labels.items():
         if d.present.get(dim):
             blocks.append(Chart(f"breakdown_{dim}", figures.breakdown_bars(d.by[dim], dim)))
@@ -184,8 +188,7 @@ def _promo(d: ReportData) -> Section:
 
 
 def _segments(d: ReportData) -> Section:
-    shares = d.segment_revenue.select(["segment", "customers", "share", "revenue",
-                                       "revenue_share"])  # fmt: skip
+    shares = d.segment_revenue.select(["segment", "customers", "share", "revenue", "revenue_share"])
     return Section(
         "segments",
         "Segments",
@@ -193,14 +196,22 @@ def _segments(d: ReportData) -> Section:
         "segments describe how customers buy (VIP, promo addict, regular, occasional).",
         [
             Chart("rfm_grid", figures.rfm_grid(d.rfm_cells)),
-            Chart("rfm_segments", figures.segment_shares(d.rfm_summary,
-                                                          title="RFM segments: customers vs "
-                                                          "revenue (all history)")),
+            Chart(
+                "rfm_segments",
+                figures.segment_shares(
+                    d.rfm_summary, title="RFM segments: customers vs revenue (all history)"
+                ),
+            ),
             TableBlock("RFM segments: revenue of the report period", shares),
-            Chart("behaviour_segments", figures.segment_shares(d.behaviour_summary,
-                  title="Behavioural segments: customers vs revenue (all history)")),
+            Chart(
+                "behaviour_segments",
+                figures.segment_shares(
+                    d.behaviour_summary,
+                    title="Behavioural segments: customers vs revenue (all history)",
+                ),
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def _cohorts(d: ReportData) -> Section:
@@ -217,8 +228,9 @@ def _clv(d: ReportData) -> Section:
     intro = "Historic value so far plus the value the models expect over the CLV horizon."
     if d.clv_bins is None or d.clv_summary is None or d.top_customers is None:
         return Section("clv", "Lifetime value", intro, [_not_computed("customer_scores")])
-    top = d.top_customers.select(["customer_id", "rfm_segment", "historic_clv",
-                                  "predicted_clv", "total_clv", "churn_risk"])  # fmt: skip
+    top = d.top_customers.select(
+        ["customer_id", "rfm_segment", "historic_clv", "predicted_clv", "total_clv", "churn_risk"]
+    )
     return Section(
         "clv",
         "Lifetime value",
@@ -232,8 +244,10 @@ def _clv(d: ReportData) -> Section:
 
 
 def _churn(d: ReportData) -> Section:
-    intro = ("How well the churn model ranks customers who will not buy in the horizon, on "
-             "a holdout it never saw, against simple baselines.")  # fmt: skip
+    intro = (
+        "How well the churn model ranks customers who will not buy in the horizon, on "
+        "a holdout it never saw, against simple baselines."
+    )
     churn = (d.evaluation or {}).get("churn")
     blocks: list[Block] = []
     if not churn or not churn.get("model"):
@@ -241,8 +255,14 @@ def _churn(d: ReportData) -> Section:
     else:
         rows = []
         for name, metrics in contenders(churn):
-            rows.append({"model": name, **{k: metrics.get(k) for k in
-                         ("roc_auc", "pr_auc", "brier", "top_decile_lift")}})  # fmt: skip
+            rows.append(
+                {
+                    "model": name,
+                    **{
+                        k: metrics.get(k) for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")
+                    },
+                }
+            )
         blocks += [
             Chart("churn_scores", figures.churn_scores(churn)),
             TableBlock("Churn: holdout metrics", pa.Table.from_pylist(rows)),
@@ -263,18 +283,21 @@ def _next_category(d: ReportData) -> Section:
     intro = "Which category each customer buys next: accuracy on the holdout's next purchases."
     pref = (d.evaluation or {}).get("preference")
     if not pref or not pref.get("model"):
-        return Section("next-category", "Next category", intro,
-                       [_not_computed("model_evaluation")])  # fmt: skip
+        return Section("next-category", "Next category", intro, [_not_computed("model_evaluation")])
     return Section(
         "next-category",
         "Next category",
         intro,
         [
             Chart("next_category_scores", figures.next_category_scores(pref)),
-            Chart("next_category_importance", figures.importance(
-                pref.get("importance") or [], title="Next category: permutation importance")),
+            Chart(
+                "next_category_importance",
+                figures.importance(
+                    pref.get("importance") or [], title="Next category: permutation importance"
+                ),
+            ),
         ],
-    )  # fmt: skip
+    )
 
 
 def _quality(d: ReportData) -> Section:
@@ -282,18 +305,26 @@ def _quality(d: ReportData) -> Section:
     blocks: list[Block] = [TableBlock("Tables in the store", rows)]
     q = d.quality
     if q is None:
-        blocks.insert(0, Note("No import in this store (simulated or written by other tools): "
-                              "no data-quality report."))  # fmt: skip
+        blocks.insert(
+            0,
+            Note(
+                "No import in this store (simulated or written by other tools): "
+                "no data-quality report."
+            ),
+        )
     else:
         counts = q.counts()
-        table = pa.table({
-            "count": list(COUNT_DEFINITIONS),
-            "value": [counts.get(k) for k in COUNT_DEFINITIONS],
-            "meaning": list(COUNT_DEFINITIONS.values()),
-        })  # fmt: skip
+        table = pa.table(
+            {
+                "count": list(COUNT_DEFINITIONS),
+                "value": [counts.get(k) for k in COUNT_DEFINITIONS],
+                "meaning": list(COUNT_DEFINITIONS.values()),
+            }
+        )
         blocks.insert(0, TableBlock(f"Latest import: {q.source} ({q.mapping})", table))
-    return Section("quality", "Data quality", "What the latest import kept, fixed or dropped.",
-                   blocks)  # fmt: skip
+    return Section(
+        "quality", "Data quality", "What the latest import kept, fixed or dropped.", blocks
+    )
 
 
 MODEL_METHODS: dict[str, str] = {
@@ -329,9 +360,19 @@ def _methods(d: ReportData) -> Section:
 def build_sections(d: ReportData) -> list[Section]:
     """Every section of the report, in :data:`SECTION_IDS` order."""
     sections = [
-        _summary(d), _kpis(d), _trends(d), _breakdowns(d), _promo(d), _segments(d),
-        _cohorts(d), _clv(d), _churn(d), _next_category(d), _quality(d), _methods(d),
-    ]  # fmt: skip
+        _summary(d),
+        _kpis(d),
+        _trends(d),
+        _breakdowns(d),
+        _promo(d),
+        _segments(d),
+        _cohorts(d),
+        _clv(d),
+        _churn(d),
+        _next_category(d),
+        _quality(d),
+        _methods(d),
+    ]
     assert tuple(s.id for s in sections) == SECTION_IDS
     return sections
 

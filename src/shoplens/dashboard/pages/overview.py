@@ -1,0 +1,64 @@
+"""Overview: KPI tiles vs the previous period, trends and breakdowns of the slice."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from shoplens import figures
+from shoplens.dashboard import data
+from shoplens.dashboard.ui import Context, chart, delta, money, run_page
+
+
+def render(ctx: Context) -> None:
+    f = ctx.filters
+    st.title("Overview")
+    st.caption(
+        f"{f.start} – {f.end} compared with the {(f.end - f.start).days + 1} days before"  # type: ignore[operator]
+        " (same filters)."
+    )
+    res = data.overview(ctx.path, ctx.tz, ctx.version, f)
+    now, before = res["compare"].to_pylist()
+    tiles = [
+        (
+            "Net revenue",
+            money(now["net_revenue"], ctx.currency),
+            delta(now["net_revenue"], before["net_revenue"]),
+        ),
+        ("Orders", f"{now['orders']:,}", delta(now["orders"], before["orders"])),
+        ("Customers", f"{now['customers']:,}", delta(now["customers"], before["customers"])),
+        ("Average order value", money(now["aov"], ctx.currency), delta(now["aov"], before["aov"])),
+        (
+            "Orders with promo",
+            f"{now['promo_order_share'] or 0:.1%}",
+            delta(now["promo_order_share"], before["promo_order_share"], points=True),
+        ),
+        (
+            "Return rate",
+            f"{now['return_rate'] or 0:.1%}",
+            delta(now["return_rate"], before["return_rate"], points=True),
+        ),
+    ]
+    for col, (label, value, change) in zip(st.columns(3) + st.columns(3), tiles, strict=True):
+        col.metric(
+            label,
+            value,
+            change,
+            border=True,
+            delta_color="inverse" if label == "Return rate" else "normal",
+        )
+    chart(
+        figures.monthly_trend(res["month"], title="Net revenue and orders by month (period)"),
+        "trend",
+    )
+    left, right = st.columns(2)
+    with left:
+        chart(figures.breakdown_bars(res["country"], "country"), "country")
+    with right:
+        chart(figures.breakdown_bars(res["category"], "category"), "category")
+    st.caption(
+        "With a category filter, whole orders containing the category count; the category "
+        "chart shows each category's own lines."
+    )
+
+
+run_page(render)
