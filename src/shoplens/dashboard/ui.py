@@ -63,7 +63,8 @@ def run_page(render: Callable[[Context], None]) -> None:
     try:
         render(_context())
     except StoreBusy as exc:
-        st.warning(str(exc).capitalize() + "…", icon="⏳")
+        message = str(exc)
+        st.warning(message[:1].upper() + message[1:] + "…", icon="⏳")
         _retry_later()
     except ShoplensError as exc:
         st.error(str(exc))
