@@ -75,19 +75,40 @@ def dashboard_cmd(
             f"store {path} not found (create one with 'shoplens generate' or 'shoplens import')"
         )
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
-    env = {
-        **os.environ,
-        "SHOPLENS_STORE": str(path.resolve()),
-        "SHOPLENS_TIMEZONE": settings.timezone,
-        "SHOPLENS_CURRENCY": settings.currency,
-    }
-    args = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none", "--global.developmentMode", "false",
-    ]  # fmt: skip
+    os.environ.update(
+        SHOPLENS_STORE=str(path.resolve()),
+        SHOPLENS_TIMEZONE=settings.timezone,
+        SHOPLENS_CURRENCY=settings.currency,
+    )
     err.print(f"dashboard on http://127.0.0.1:{port} (Ctrl+C to stop)", highlight=False)
-    sys.stdout.flush()
-    # replace this process: the server keeps this PID, so stopping it stops the dashboard
-    os.execve(sys.executable, args, env)
+    # Streamlit runs in this process (its PID is the server's): import what the pages
+    # need now, so the first page view does not pay for it.
+    # (not the dashboard modules: their caches must be created inside Streamlit's runtime)
+    import plotly.graph_objects  # noqa: F401
+    from streamlit.web import cli as streamlit_cli
+
+    import shoplens.analytics.results
+    import shoplens.figures  # noqa: F401
+
+    sys.argv = [
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--global.developmentMode",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--theme.base",
+        "light",
+    ]
+    streamlit_cli.main()

@@ -18,7 +18,6 @@ from shoplens.dashboard import data
 from shoplens.dashboard.filters import sidebar_filters
 from shoplens.dashboard.store_access import StoreBusy, version
 from shoplens.errors import ShoplensError, StoreError
-from shoplens.output import format_value
 
 
 @dataclass(frozen=True)
@@ -91,19 +90,42 @@ def delta(now: Any, before: Any, *, points: bool = False) -> str | None:
     return f"{float(now) / float(before) - 1:+.1%}"
 
 
+_PERCENT = ("_share", "_rate", "share", "probability", "p_alive")
+_MONEY = ("revenue", "_clv", "aov", "value", "spend", "monetary", "discounts")
+
+
+def _column_config(data: pa.Table) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for field in data.schema:
+        label = field.name.replace("_", " ")
+        kind = field.type
+        if pa.types.is_integer(kind):
+            config[field.name] = st.column_config.NumberColumn(label, format="localized")
+        elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            if field.name.endswith(_PERCENT):
+                config[field.name] = st.column_config.NumberColumn(label, format="percent")
+            elif field.name.endswith(_MONEY):
+                config[field.name] = st.column_config.NumberColumn(label, format="%,.2f")
+            else:
+                config[field.name] = st.column_config.NumberColumn(label, format="%,.2f")
+        else:
+            config[field.name] = st.column_config.Column(label)
+    return config
+
+
 def table(data: pa.Table, *, key: str, height: int | None = None) -> None:
-    """An Arrow table shown with the CLI's number formats (strings, right-aligned numbers)."""
-    formatted = {
-        name: [
-            format_value(name, v) if not isinstance(v, list) else ", ".join(map(str, v))
-            for v in data.column(name).to_pylist()
+    """An Arrow table with readable headers and number formats (numbers stay numbers)."""
+    lists = [f.name for f in data.schema if pa.types.is_list(f.type)]
+    for name in lists:  # lists (reasons, top-3) as one text
+        i = data.column_names.index(name)
+        text = [
+            ", ".join(map(str, v)) if v is not None else None for v in data.column(name).to_pylist()
         ]
-        for name in data.column_names
-    }
-    headers = {name: name.replace("_", " ") for name in data.column_names}
+        data = data.set_column(i, name, pa.array(text, pa.string()))
     st.dataframe(
-        pa.table(formatted).rename_columns(list(headers.values())),
+        data,
         hide_index=True,
         key=key,
         height=height or "auto",
+        column_config=_column_config(data),
     )
