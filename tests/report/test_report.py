@@ -113,15 +113,19 @@ def test_kpi_tiles_compare_with_the_previous_period() -> None:
     now = {"net_revenue": 1200.0, "orders": 10, "customers": 8, "aov": 120.0,
            "repeat_purchase_rate": 0.25, "promo_order_share": 0.1, "cancellation_rate": None,
            "return_rate": 0.05}  # fmt: skip
-    before = {**now, "net_revenue": 1000.0, "repeat_purchase_rate": 0.2, "orders": 0}
+    before = {**now, "net_revenue": 1000.0, "repeat_purchase_rate": 0.2, "orders": 0,
+              "promo_order_share": 0.05}  # fmt: skip
     tiles = {t.label: t for t in kpi_tiles(now, before, "EUR")}
-    assert tiles["Net revenue"].value == "1,200 EUR"
+    assert (tiles["Net revenue"].value, tiles["Net revenue"].unit) == ("1,200", "EUR")
     assert tiles["Net revenue"].change == "+20.0% vs previous"
-    assert tiles["Net revenue"].direction == "up"
+    assert tiles["Net revenue"].direction == "good"
+    assert tiles["Return rate"].direction == "flat"
+    worse = {t.label: t for t in kpi_tiles({"return_rate": 0.1}, {"return_rate": 0.05}, "EUR")}
+    assert worse["Return rate"].direction == "bad"  # a rising return rate is bad news
     assert tiles["Repeat purchase rate"].change == "+5.0 pts vs previous"
     assert tiles["Orders"].change == "no data in the previous period"
     assert tiles["Cancellation rate"].value == "–"
-    assert tiles["Average order value"].value == "120.00 EUR"
+    assert tiles["Average order value"].value == "120.00"
 
 
 def _imported_shop(make_store: MakeStore, hour: int) -> Path:

@@ -45,11 +45,12 @@ TEMPLATE = go.layout.Template(
         colorway=list(PALETTE),
         paper_bgcolor="white",
         plot_bgcolor="white",
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        title={"x": 0, "xanchor": "left", "font": {"size": 15}},
+        margin={"l": 60, "r": 20, "t": 80, "b": 50},
+        title={"x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 15}},
         xaxis={"gridcolor": "#e4e7eb", "zerolinecolor": "#cbd2d9", "automargin": True},
         yaxis={"gridcolor": "#e4e7eb", "zerolinecolor": "#cbd2d9", "automargin": True},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        # legend under the title, left-aligned: no overlap with it on a phone-wide chart
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         hoverlabel={"font": {"family": FONT}},
     )
 )

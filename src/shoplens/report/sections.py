@@ -42,7 +42,8 @@ class Tile:
     label: str
     value: str
     change: str  # "+12.3% vs previous" or "no previous data"
-    direction: str  # "up", "down", "flat", "none"
+    direction: str  # "good", "bad", "flat", "none" (a rising return rate is bad)
+    unit: str = ""  # the currency of money tiles, shown smaller
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ _TILES: tuple[tuple[str, str, str], ...] = (
 )
 
 
+_LOWER_IS_BETTER = {"cancellation_rate", "return_rate"}
+
+
 def _fmt(kind: str, value: Any) -> str:
     if value is None:
         return "–"
@@ -107,9 +111,10 @@ def kpi_tiles(now: dict[str, Any], before: dict[str, Any], currency: str) -> lis
     tiles = []
     for key, label, kind in _TILES:
         value, prev = now.get(key), before.get(key)
-        text = _fmt(kind, value) + (f" {currency}" if kind.startswith("money") else "")
+        text = _fmt(kind, value)
+        unit = currency if kind.startswith("money") and value is not None else ""
         if value is None or not prev:
-            tiles.append(Tile(label, text, "no data in the previous period", "none"))
+            tiles.append(Tile(label, text, "no data in the previous period", "none", unit))
             continue
         if kind == "percent":  # rates: the change in points
             delta = (float(value) - float(prev)) * 100
@@ -117,9 +122,10 @@ def kpi_tiles(now: dict[str, Any], before: dict[str, Any], currency: str) -> lis
         else:
             rel = float(value) / float(prev) - 1
             change, sign = f"{rel:+.1%} vs previous", rel
-        tiles.append(
-            Tile(label, text, change, "up" if sign > 0 else "down" if sign < 0 else "flat")
-        )
+        if key in _LOWER_IS_BETTER:
+            sign = -sign
+        direction = "good" if sign > 0 else "bad" if sign < 0 else "flat"
+        tiles.append(Tile(label, text, change, direction, unit))
     return tiles
 
 
@@ -192,22 +198,22 @@ def _segments(d: ReportData) -> Section:
     return Section(
         "segments",
         "Segments",
-        f"RFM scores as of the day after {d.end}; revenue of the report period. Behavioural "
-        "segments describe how customers buy (VIP, promo addict, regular, occasional).",
+        f"RFM scores as of the day after {d.end}. The charts compare each segment's share of "
+        "customers with its share of all-history revenue; the table gives the report "
+        "period's revenue. Behavioural segments describe how customers buy (VIP, promo "
+        "addict, regular, occasional).",
         [
             Chart("rfm_grid", figures.rfm_grid(d.rfm_cells)),
             Chart(
                 "rfm_segments",
-                figures.segment_shares(
-                    d.rfm_summary, title="RFM segments: customers vs revenue (all history)"
-                ),
+                figures.segment_shares(d.rfm_summary, title="RFM segments: customers vs revenue"),
             ),
             TableBlock("RFM segments: revenue of the report period", shares),
             Chart(
                 "behaviour_segments",
                 figures.segment_shares(
                     d.behaviour_summary,
-                    title="Behavioural segments: customers vs revenue (all history)",
+                    title="Behaviour: customers vs revenue",
                 ),
             ),
         ],
@@ -220,7 +226,7 @@ def _cohorts(d: ReportData) -> Section:
         "Cohort retention",
         "Customers grouped by the month of their first completed order; each cell is the "
         "share of the cohort that bought again N months later.",
-        [Chart("cohorts", figures.retention_heatmap(d.cohorts))],
+        [Chart("cohorts", figures.retention_heatmap(d.cohorts, title="Cohort retention"))],
     )
 
 
