@@ -60,8 +60,18 @@ def open_store(
     except duckdb.Error as exc:
         raise StoreError(f"store {path} could not be opened: {exc}") from None
     con.execute("SET TimeZone = ?", [timezone])
-    con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+    quiet_progress(con)
     return con
+
+
+def quiet_progress(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn DuckDB's own progress bar off (the CLI draws its own).
+
+    Inside Jupyter DuckDB refuses to change the setting unless ipywidgets is
+    installed; it then has no bar to draw either, so that refusal is ignored.
+    """
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
 
 
 # A DuckDB database file has this magic at bytes 8..11 of its header.
@@ -215,7 +225,7 @@ def write_new_store(
         con = duckdb.connect(str(tmp))
         try:
             con.execute("SET TimeZone = 'UTC'")
-            con.execute("SET enable_progress_bar = false")
+            quiet_progress(con)
             build(con)
             con.execute("CHECKPOINT")
         finally:
