@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import shoplens.dashboard
+from shoplens.dashboard import snapshot
 
 APP = Path(shoplens.dashboard.__file__).parent / "app.py"
 
@@ -20,8 +21,10 @@ RunApp = Callable[..., AppTest]
 def _clear_caches() -> Iterator[None]:
     """Streamlit caches live across AppTest instances in one process: start each test clean."""
     st.cache_data.clear()
+    snapshot.clear()
     yield
     st.cache_data.clear()
+    snapshot.clear()
 
 
 @pytest.fixture

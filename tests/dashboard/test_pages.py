@@ -228,7 +228,10 @@ def test_busy_store_is_reported_and_writers_get_in(
         assert holder.stdout.readline().strip() == "ready"
         import streamlit as st
 
-        st.cache_data.clear()
+        from shoplens.dashboard import snapshot
+
+        st.cache_data.clear()  # nothing cached: the page must read the store now
+        snapshot.clear()
         at.run()
         assert not at.exception
         warnings = [w.value for w in at.warning]

@@ -125,30 +125,51 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _selected_orders(con: duckdb.DuckDBPyConnection, filters: Filters) -> str:
+def _schema(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Columns of the tables a slice may read, in one catalog query."""
+    rows = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns()"
+        " WHERE database_name = current_database() AND schema_name = 'main'"
+        " AND table_name IN ('orders', 'order_items', 'customers', 'products',"
+        " 'customer_segments', 'customer_scores')"
+    ).fetchall()
+    out: dict[str, set[str]] = {}
+    for table, column in rows:
+        out.setdefault(table, set()).add(column)
+    return out
+
+
+def _selected_orders(con: duckdb.DuckDBPyConnection, filters: Filters, by: str | None = "*") -> str:
     """SQL of the CTE ``sel``: the orders of the slice with their attributes.
 
     Only constant SQL fragments are chosen here (by which tables and columns exist);
     every filter value is a named parameter.
     """
-    require_tables(con, ("orders", "order_items"), why="for the dashboard")
-    have = existing_tables(con)
-    ocols = _columns(con, "orders")
+    schema = _schema(con)
+    have = set(schema)
+    if "orders" not in have or "order_items" not in have:
+        require_tables(con, ("orders", "order_items"), why="for the dashboard")
+    ocols = schema["orders"]
     has_customers = "customers" in have
-    ccols = _columns(con, "customers") if has_customers else set()
-    seg = segment_source(con)
+    ccols = schema.get("customers", set())
+    seg = next((t for t in SEGMENT_SOURCES if t in have), None)
     if filters.segments and seg is None:
         raise InvalidParameterError(
             "no segments computed yet: run 'shoplens segments' to filter by segment"
         )
     if filters.categories and "products" not in have:
         raise InvalidParameterError("the store has no products table: no category filter")
-    country = "c.country" if "country" in ccols else "NULL::VARCHAR"
-    age = age_group_sql("c.age") if "age" in ccols else "NULL::VARCHAR"
-    joins = "LEFT JOIN customers AS c ON c.customer_id = o.customer_id" if has_customers else ""
-    if seg is not None:
+    # join the customer tables only when a filter or the breakdown needs them ("*": all)
+    need_customers = has_customers and (
+        bool(filters.countries) or by in ("*", "country", "age_group")
+    )
+    need_segments = seg is not None and (bool(filters.segments) or by in ("*", "segment"))
+    country = "c.country" if need_customers and "country" in ccols else "NULL::VARCHAR"
+    age = age_group_sql("c.age") if need_customers and "age" in ccols else "NULL::VARCHAR"
+    joins = "LEFT JOIN customers AS c ON c.customer_id = o.customer_id" if need_customers else ""
+    if need_segments:
         joins += f" LEFT JOIN {seg} AS s ON s.customer_id = o.customer_id"
-    segment = "s.rfm_segment" if seg is not None else "NULL::VARCHAR"
+    segment = "s.rfm_segment" if need_segments else "NULL::VARCHAR"
     channel = "o.channel" if "channel" in ocols else "NULL::VARCHAR"
     promo = "coalesce(o.promo_code, '') <> ''" if "promo_code" in ocols else "false"
     category_filter = (
@@ -157,6 +178,23 @@ def _selected_orders(con: duckdb.DuckDBPyConnection, filters: Filters) -> str:
         " WHERE list_contains(CAST($categories AS VARCHAR[]), p.category))"
         if "products" in have
         else "TRUE"
+    )
+    conds = ["TRUE"]  # constant fragments chosen by which filters are set; values bound
+    if filters.start is not None:
+        conds.append("o.order_ts >= CAST($start AS DATE)::TIMESTAMPTZ")
+    if filters.end is not None:
+        conds.append("o.order_ts < CAST($end_excl AS DATE)::TIMESTAMPTZ")
+    if filters.countries:
+        conds.append(f"list_contains(CAST($countries AS VARCHAR[]), {country})")
+    if filters.segments:
+        conds.append(f"list_contains(CAST($segments AS VARCHAR[]), {segment})")
+    if filters.categories:
+        conds.append(category_filter)
+    where = " AND ".join(conds)
+    pre = (
+        ", o.__gross AS pre_gross, o.__line_discount AS pre_line_discount"
+        if "__gross" in ocols
+        else ""
     )
     return f"""
     sel AS MATERIALIZED (
@@ -167,15 +205,9 @@ def _selected_orders(con: duckdb.DuckDBPyConnection, filters: Filters) -> str:
              CASE WHEN o.customer_id IS NULL THEN '(guest)'
                   ELSE coalesce({age}, '(unknown)') END AS age_group,
              CASE WHEN o.customer_id IS NULL THEN '(guest)'
-                  ELSE coalesce({segment}, '(none)') END AS segment
+                  ELSE coalesce({segment}, '(none)') END AS segment{pre}
       FROM orders AS o {joins}
-      WHERE ($start IS NULL OR o.order_ts >= CAST($start AS DATE)::TIMESTAMPTZ)
-        AND ($end_excl IS NULL OR o.order_ts < CAST($end_excl AS DATE)::TIMESTAMPTZ)
-        AND (len(CAST($countries AS VARCHAR[])) = 0
-             OR list_contains(CAST($countries AS VARCHAR[]), {country}))
-        AND (len(CAST($segments AS VARCHAR[])) = 0
-             OR list_contains(CAST($segments AS VARCHAR[]), {segment}))
-        AND (len(CAST($categories AS VARCHAR[])) = 0 OR {category_filter})
+      WHERE {where}
     )"""
 
 
@@ -191,6 +223,14 @@ _ORDER_FACTS = """
              coalesce(l.line_discount, 0) + sel.order_discount AS discounts,
              coalesce(l.gross, 0) - coalesce(l.line_discount, 0) - sel.order_discount AS net
       FROM sel LEFT JOIN lines AS l ON l.order_id = sel.order_id
+    )"""
+
+# the same facts when ``orders`` carries each order's line totals (a dashboard snapshot)
+_ORDER_FACTS_PRE = """
+    facts AS (
+      SELECT sel.*, pre_gross AS gross, pre_line_discount + order_discount AS discounts,
+             pre_gross - pre_line_discount - order_discount AS net
+      FROM sel
     )"""
 
 # per (order, category): the category's lines, with the order discount pro rata
@@ -233,24 +273,24 @@ _ORDER_BY: dict[str, str] = {"weekday": "isodow(order_ts)"}
 _LAST = {"country", "category", "age_group", "channel", "segment"}
 
 _AGGREGATES = """
-      count(DISTINCT order_id) AS orders,
-      count(DISTINCT order_id) FILTER (status = 'completed') AS completed_orders,
-      count(DISTINCT order_id) FILTER (status = 'cancelled') AS cancelled_orders,
-      count(DISTINCT order_id) FILTER (status = 'returned') AS returned_orders,
+      count(order_id) AS orders,
+      count(order_id) FILTER (status = 'completed') AS completed_orders,
+      count(order_id) FILTER (status = 'cancelled') AS cancelled_orders,
+      count(order_id) FILTER (status = 'returned') AS returned_orders,
       count(DISTINCT customer_id) FILTER (status = 'completed') AS customers,
       round(CAST(coalesce(sum(gross), 0) AS DOUBLE), 2) AS gross_revenue,
       round(CAST(coalesce(sum(discounts), 0) AS DOUBLE), 2) AS discounts,
       round(CAST(coalesce(sum(net) FILTER (status = 'completed'), 0) AS DOUBLE), 2)
           AS net_revenue,
       round(CAST(sum(net) FILTER (status = 'completed') AS DOUBLE)
-            / nullif(count(DISTINCT order_id) FILTER (status = 'completed'), 0), 2) AS aov,
-      count(DISTINCT order_id) FILTER (has_promo)::DOUBLE
-          / nullif(count(DISTINCT order_id), 0) AS promo_order_share,
+            / nullif(count(order_id) FILTER (status = 'completed'), 0), 2) AS aov,
+      count(order_id) FILTER (has_promo)::DOUBLE
+          / nullif(count(order_id), 0) AS promo_order_share,
       CAST(sum(discounts) AS DOUBLE) / nullif(CAST(sum(gross) AS DOUBLE), 0) AS discount_rate,
-      count(DISTINCT order_id) FILTER (status = 'cancelled')::DOUBLE
-          / nullif(count(DISTINCT order_id), 0) AS cancellation_rate,
-      count(DISTINCT order_id) FILTER (status = 'returned')::DOUBLE
-          / nullif(count(DISTINCT order_id) FILTER (status IN ('completed', 'returned')), 0)
+      count(order_id) FILTER (status = 'cancelled')::DOUBLE
+          / nullif(count(order_id), 0) AS cancellation_rate,
+      count(order_id) FILTER (status = 'returned')::DOUBLE
+          / nullif(count(order_id) FILTER (status IN ('completed', 'returned')), 0)
           AS return_rate"""
 
 
@@ -269,10 +309,19 @@ def slice_kpis(
         )
     if by == "category":
         require_tables(con, ("products",), why="for a breakdown by category")
+    return _kpis(con, _selected_orders(con, filters, by), by, filters.params())
+
+
+def _kpis(
+    con: duckdb.DuckDBPyConnection, sel: str, by: str | None, params: dict[str, Any]
+) -> pa.Table:
+    """The KPI query over the orders of the CTE ``sel`` (all order-level columns)."""
+    if by == "category":
         facts, source = _CATEGORY_FACTS, "facts2"
     else:
-        facts, source = _ORDER_FACTS, "facts"
-    sql = f"WITH {_selected_orders(con, filters)}, {facts}\n"
+        facts = _ORDER_FACTS_PRE if "pre_gross" in sel else _ORDER_FACTS
+        source = "facts"
+    sql = f"WITH {sel}, {facts}\n"
     if by is None:
         sql += f"SELECT {_AGGREGATES} FROM {source}"
     else:
@@ -283,18 +332,37 @@ def slice_kpis(
             f"SELECT {key} AS {by}, {_AGGREGATES} FROM {source}"
             f" GROUP BY {key}{', ' + order if by in _ORDER_BY else ''} ORDER BY {order}"
         )
-    return con.sql(sql, params=filters.params()).to_arrow_table()
+    return con.sql(sql, params=_used(sql, params)).to_arrow_table()
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` names (a filter that is not set leaves its fragment out)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def compare_periods(con: duckdb.DuckDBPyConnection, filters: Filters) -> pa.Table:
     """KPIs of the slice and of the previous period of equal length: two rows.
 
-    The first column ``period`` is 'current' then 'previous'.
+    The first column ``period`` is 'current' then 'previous'. One scan covers both
+    periods (an empty period gives zeros and NULL ratios).
     """
-    current = slice_kpis(con, filters)
-    previous = slice_kpis(con, filters.previous())
-    table = pa.concat_tables([current, previous])
-    return table.add_column(0, "period", pa.array(["current", "previous"]))
+    prev = filters.previous()
+    wide = Filters(prev.start, filters.end, filters.countries, filters.categories, filters.segments)
+    sel = _selected_orders(con, wide, None)
+    facts = _ORDER_FACTS_PRE if "pre_gross" in sel else _ORDER_FACTS
+    sql = f"""
+    WITH {sel}, {facts}
+    SELECT p.period, {_AGGREGATES.replace("(order_id", "(f.order_id")}
+    FROM (VALUES ('current', 1), ('previous', 2)) AS p(period, pos)
+    LEFT JOIN (
+      SELECT *, CASE WHEN order_ts >= CAST($current AS DATE)::TIMESTAMPTZ THEN 1 ELSE 2 END
+                AS pos
+      FROM facts
+    ) AS f ON f.pos = p.pos
+    GROUP BY p.period, p.pos ORDER BY p.pos
+    """
+    params = {**wide.params(), "current": filters.start}
+    return con.sql(sql, params=_used(sql, params)).to_arrow_table()
 
 
 def slice_cohorts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pa.Table:
@@ -305,7 +373,7 @@ def slice_cohorts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pa.Table:
     cohort_size, active_customers, revenue, value (active / cohort size).
     """
     sql = f"""
-    WITH {_selected_orders(con, filters)}, {_ORDER_FACTS},
+    WITH {_selected_orders(con, filters, None)}, {_ORDER_FACTS},
     cm AS (
       SELECT customer_id, year(order_ts) * 12 + month(order_ts) - 1 AS m, sum(net) AS revenue
       FROM facts WHERE status = 'completed' AND customer_id IS NOT NULL GROUP BY ALL
@@ -329,7 +397,7 @@ def slice_cohorts(con: duckdb.DuckDBPyConnection, filters: Filters) -> pa.Table:
     FROM grid AS g LEFT JOIN cells USING (c, months_since)
     ORDER BY g.c, g.months_since
     """
-    return con.sql(sql, params=filters.params()).to_arrow_table()
+    return con.sql(sql, params=_used(sql, filters.params())).to_arrow_table()
 
 
 def filter_options(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

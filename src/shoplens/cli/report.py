@@ -89,6 +89,14 @@ def dashboard_cmd(
 
     import shoplens.analytics.results
     import shoplens.figures  # noqa: F401
+    from shoplens.dashboard import snapshot, store_access
+
+    t0 = time.perf_counter()
+    try:  # the order snapshot, before the server is up (else: built on the first view)
+        snapshot.warm(str(path.resolve()), settings.timezone, store_access.version(str(path)))
+        err.print(f"store read in {time.perf_counter() - t0:.1f} s", highlight=False)
+    except StoreError as exc:
+        err.print(f"{escape(str(exc))}: the first view will read the store", highlight=False)
 
     sys.argv = [
         "streamlit",

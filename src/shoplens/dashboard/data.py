@@ -1,8 +1,9 @@
 """Cached loaders over the analytics calls: what each page shows, computed in DuckDB.
 
 Every loader takes the store path, the time zone and the store's :func:`version`
-(so a write invalidates the cache) plus the filters, opens the store read-only for
-its queries and closes it (:func:`with_store`). Results are small Arrow tables (sums,
+(so a write invalidates the cache) plus the filters. Filtered order views run on the
+in-memory snapshot (:mod:`shoplens.dashboard.snapshot`); the others open the store
+read-only for their queries and close it (:func:`with_store`). Results are small Arrow tables (sums,
 top rows, histograms); no loader pulls a table of one row per customer.
 """
 
@@ -14,14 +15,9 @@ import duckdb
 import pyarrow as pa
 import streamlit as st
 
-from shoplens.analytics import results
-from shoplens.analytics.explore import (
-    Filters,
-    compare_periods,
-    filter_options,
-    slice_cohorts,
-    slice_kpis,
-)
+from shoplens.analytics import explore, results
+from shoplens.analytics.explore import Filters, filter_options, slice_cohorts, slice_kpis
+from shoplens.dashboard.snapshot import with_snapshot
 from shoplens.dashboard.store_access import with_store
 from shoplens.ingest.quality import read_reports
 from shoplens.output import csv_text
@@ -32,30 +28,23 @@ TTL = "10m"
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def options(path: str, tz: str, version: int) -> dict[str, Any]:
-    return with_store(path, tz, filter_options)
+    return with_snapshot(path, tz, version, filter_options)
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
-def overview(path: str, tz: str, version: int, f: Filters) -> dict[str, pa.Table]:
-    def run(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
-        return {
-            "compare": compare_periods(con, f),
-            "month": slice_kpis(con, f, by="month"),
-            "country": slice_kpis(con, f, by="country"),
-            "category": slice_kpis(con, f, by="category"),
-        }
-
-    return with_store(path, tz, run)
+def compare(path: str, tz: str, version: int, f: Filters) -> pa.Table:
+    """The KPI tiles: the slice and the period of equal length before it."""
+    return with_snapshot(path, tz, version, lambda con: explore.compare_periods(con, f))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def breakdown(path: str, tz: str, version: int, f: Filters, by: str) -> pa.Table:
-    return with_store(path, tz, lambda con: slice_kpis(con, f, by=by))
+    return with_snapshot(path, tz, version, lambda con: slice_kpis(con, f, by=by))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
 def cohorts(path: str, tz: str, version: int, f: Filters) -> pa.Table:
-    return with_store(path, tz, lambda con: slice_cohorts(con, f))
+    return with_snapshot(path, tz, version, lambda con: slice_cohorts(con, f))
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

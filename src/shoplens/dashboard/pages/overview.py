@@ -16,8 +16,8 @@ def render(ctx: Context) -> None:
         f"{f.start} – {f.end} compared with the {(f.end - f.start).days + 1} days before"  # type: ignore[operator]
         " (same filters)."
     )
-    res = data.overview(ctx.path, ctx.tz, ctx.version, f)
-    now, before = res["compare"].to_pylist()
+    # tiles first (one cheap query), then the breakdowns: the page fills in as they come
+    now, before = data.compare(ctx.path, ctx.tz, ctx.version, f).to_pylist()
     tiles = [
         (
             "Net revenue",
@@ -47,14 +47,27 @@ def render(ctx: Context) -> None:
             delta_color="inverse" if label == "Return rate" else "normal",
         )
     chart(
-        figures.monthly_trend(res["month"], title="Net revenue and orders by month (period)"),
+        figures.monthly_trend(
+            data.breakdown(ctx.path, ctx.tz, ctx.version, f, "month"),
+            title="Net revenue and orders by month (period)",
+        ),
         "trend",
     )
     left, right = st.columns(2)
     with left:
-        chart(figures.breakdown_bars(res["country"], "country"), "country")
+        chart(
+            figures.breakdown_bars(
+                data.breakdown(ctx.path, ctx.tz, ctx.version, f, "country"), "country"
+            ),
+            "country",
+        )
     with right:
-        chart(figures.breakdown_bars(res["category"], "category"), "category")
+        chart(
+            figures.breakdown_bars(
+                data.breakdown(ctx.path, ctx.tz, ctx.version, f, "category"), "category"
+            ),
+            "category",
+        )
     st.caption(
         "With a category filter, whole orders containing the category count; the category "
         "chart shows each category's own lines."
