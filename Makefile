@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE) $(DEMO_REPORT)
