@@ -9,7 +9,7 @@ DEMO_REPORT ?= demo-report.html
 .PHONY: help install demo test lint fmt bench clean browser-deps
 
 help:
-	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, print the summary"
+	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, train and score the models, write its report"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks (ours vs baselines, ratios printed)"
 
@@ -28,6 +28,9 @@ demo: $(STAMP)
 	$(VENV)/bin/shoplens kpis --store $(DEMO_STORE) --by month
 	$(VENV)/bin/shoplens segments --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens cohorts --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens train --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens evaluate --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens score --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens report --store $(DEMO_STORE) --out $(DEMO_REPORT)
 	@echo "demo report: $(abspath $(DEMO_REPORT))"
 	@echo "dashboard:   $(VENV)/bin/shoplens dashboard --store $(DEMO_STORE)"
@@ -59,6 +62,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_analytics.py
 	$(PY) benchmarks/bench_import.py
+	$(PY) benchmarks/bench_clv.py
+	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_report.py
 
 clean:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -23,6 +23,25 @@ from shoplens.analytics.segments import SegmentRules
 from shoplens.store.db import check_timezone
 
 DEFAULT_CONFIG_FILE = "shoplens.toml"
+
+
+class ModelSettings(BaseModel):
+    """Settings of ``score`` (``[models]`` in the TOML file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    annual_discount_rate: float = Field(default=0.10, ge=0, lt=1)
+    """Discount of future revenue in the predicted CLV, per year."""
+    churn_medium: float = Field(default=0.4, gt=0, lt=1)
+    """Churn probability from which a customer's churn risk is 'medium'."""
+    churn_high: float = Field(default=0.7, gt=0, lt=1)
+    """Churn probability from which a customer's churn risk is 'high'."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ModelSettings:
+        if self.churn_medium >= self.churn_high:
+            raise ValueError("churn_medium must be below churn_high")
+        return self
 
 
 class Settings(BaseSettings):
@@ -38,6 +57,8 @@ class Settings(BaseSettings):
     """The reporting currency of the store."""
     segments: SegmentRules = SegmentRules()
     """Rules of the behavioural segments (``[segments]`` in the TOML file)."""
+    models: ModelSettings = ModelSettings()
+    """Discount rate and churn-risk thresholds of ``score`` (``[models]``)."""
 
     @field_validator("timezone")
     @classmethod
