@@ -76,11 +76,13 @@ DEMOGRAPHIC_CATEGORICAL: tuple[str, ...] = ("gender", "country")
 
 # One row per (completed categorised order of a known customer, category) in the
 # window {window}; category_rank 1 is the order's category (module docstring).
+# Sums of DOUBLE values are rounded to 1e-6: a parallel sum's last bits depend on the
+# order rows arrive in, and features must not change from one run to the next.
 _ORDER_CATEGORY_SQL = f"""
 SELECT f.customer_id, f.order_id, f.order_ts, c.category, n.n_lines,
        CAST(l.gross - l.line_discount AS DOUBLE) - l.order_discount AS value,
-       sum(CAST(l.gross - l.line_discount AS DOUBLE) - l.order_discount)
-           OVER (PARTITION BY l.order_key) AS order_value,
+       round(sum(CAST(l.gross - l.line_discount AS DOUBLE) - l.order_discount)
+           OVER (PARTITION BY l.order_key), 6) AS order_value,
        row_number() OVER (
            PARTITION BY l.order_key
            ORDER BY CAST(l.gross - l.line_discount AS DOUBLE) - l.order_discount DESC,
@@ -119,7 +121,7 @@ _PER_CATEGORY_SQL = f"""
 SELECT customer_id, category,
        count(*) FILTER (WHERE category_rank = 1) AS orders,
        sum(n_lines) AS lines,
-       sum(value) AS value
+       round(sum(value), 6) AS value
 FROM {_OC}
 GROUP BY customer_id, category
 """
@@ -172,7 +174,7 @@ orders AS (
            sum(order_lines) AS n_lines,
            epoch($as_of - max(order_ts)) / 86400.0 AS days_since_last_order,
            epoch($as_of - min(order_ts)) / 86400.0 AS days_since_first_order,
-           avg(order_value) AS mean_order_value,
+           round(avg(order_value), 6) AS mean_order_value,
            arg_max(category, (order_ts, order_id)) AS last_category
     FROM per_order GROUP BY customer_id
 )
