@@ -272,7 +272,11 @@ def _churn(d: ReportData) -> Section:
         blocks += [
             Chart("churn_scores", figures.churn_scores(churn)),
             TableBlock("Churn: holdout metrics", pa.Table.from_pylist(rows)),
-            Chart("churn_roc", figures.roc_curves(churn)),
+            *(  # ROC curves only when the evaluation carries their points
+                [Chart("churn_roc", figures.roc_curves(churn))]
+                if any(m.get("roc_curve") for _, m in contenders(churn))
+                else []
+            ),
             Chart("churn_calibration", figures.calibration(churn)),
             Chart("churn_confusion", figures.confusion_matrix(churn)),
             Chart("churn_importance", figures.importance(churn.get("importance") or [])),
