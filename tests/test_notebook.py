@@ -29,7 +29,8 @@ def test_notebook_runs(tmp_path: Path) -> None:
     assert not [o for o in outputs if o.output_type == "error"]
     # the figures were drawn (plotly's mime bundle) and the report written
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
-    assert len(figures) == 5  # trend, hours, segments, cohorts, RFM grid
+    assert len(figures) == 6  # trend, hours, segments, cohorts, churn scores, RFM grid
     assert (tmp_path / "tour-report.html").stat().st_size > 1_000_000
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "Mentioned when" in printed  # insights with their rules
+    assert "chosen:" in printed  # the models were trained and evaluated
