@@ -4,11 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO_STORE ?= demo.duckdb
+DEMO_REPORT ?= demo-report.html
 
-.PHONY: help install demo test lint fmt bench clean
+.PHONY: help install demo test lint fmt bench clean browser-deps
 
 help:
-	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, train and score the models"
+	@echo "make demo   simulate a shop into $(DEMO_STORE), analyse it, train and score the models, write its report"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make bench  run the benchmarks (ours vs baselines, ratios printed)"
 
@@ -30,13 +31,27 @@ demo: $(STAMP)
 	$(VENV)/bin/shoplens train --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens evaluate --store $(DEMO_STORE)
 	$(VENV)/bin/shoplens score --store $(DEMO_STORE)
+	$(VENV)/bin/shoplens report --store $(DEMO_STORE) --out $(DEMO_REPORT)
+	@echo "demo report: $(abspath $(DEMO_REPORT))"
+	@echo "dashboard:   $(VENV)/bin/shoplens dashboard --store $(DEMO_STORE)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The browser tests drive Debian's chromium (never a downloaded browser).
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium fonts-dejavu-core fonts-liberation; \
+	else \
+		echo "browser-deps: /usr/bin/chromium is missing and this is not root: the browser" \
+		     "tests will be skipped (install: sudo apt-get install -y chromium" \
+		     "fonts-dejavu-core fonts-liberation)"; \
+	fi
+
+test: lint browser-deps
 	$(PY) -m pytest
 
 fmt: $(STAMP)
@@ -51,6 +66,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_stream.py --explore
 	$(PY) benchmarks/bench_clv.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_report.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_STORE) $(DEMO_REPORT)

@@ -100,3 +100,7 @@ def open_con() -> Iterator[Callable[..., duckdb.DuckDBPyConnection]]:
     yield _open
     for con in cons:
         con.close()
+
+
+# session shops for the report, dashboard and notebook tests (simulated once per run)
+from tests.shops import scored_shop, shop  # noqa: E402, F401

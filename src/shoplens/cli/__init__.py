@@ -14,7 +14,7 @@ in the order ``shoplens --help`` lists them.
 
 from __future__ import annotations
 
-from shoplens.cli import analysis, data, models
+from shoplens.cli import analysis, data, models, report
 from shoplens.cli.core import app, main
 from shoplens.cli.params import Command
 from shoplens.cli.stream import stream_app
@@ -33,4 +33,6 @@ app.command("train", cls=Command)(models.train_cmd)
 app.command("evaluate", cls=Command)(models.evaluate_cmd)
 app.command("score", cls=Command)(models.score_cmd)
 app.command("customer", cls=Command)(models.customer_cmd)
+app.command("report", cls=Command)(report.report_cmd)
+app.command("dashboard", cls=Command)(report.dashboard_cmd)
 app.add_typer(stream_app, name="stream")

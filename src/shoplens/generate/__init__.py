@@ -1,7 +1,8 @@
 """The shop simulator: a behavioural model of customers, catalog, orders and events.
 
 Public API: :class:`SimulationParams`, :func:`simulate` (in memory) and
-:func:`generate_into` (into a store connection), :class:`GenerationSummary`, and
+:func:`generate_into` (into a store connection), :func:`generate_store` (into a new
+store file), :class:`GenerationSummary`, and
 :func:`parse_country_weights` for command-line options.
 """
 
@@ -13,6 +14,7 @@ from shoplens.generate.params import (
 )
 from shoplens.generate.parquet import generate_parquet
 from shoplens.generate.simulator import generate_into, generate_tables, simulate
+from shoplens.generate.store import generate_store
 
 __all__ = [
     "DEFAULT_COUNTRY_WEIGHTS",
@@ -20,6 +22,7 @@ __all__ = [
     "SimulationParams",
     "generate_into",
     "generate_parquet",
+    "generate_store",
     "generate_tables",
     "parse_country_weights",
     "simulate",

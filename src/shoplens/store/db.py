@@ -95,7 +95,7 @@ def open_store(
     con = _connect(path, read_only=read_only, lock_wait=lock_wait)
     try:
         with files.damage_as_store_error(path):
-            con.execute("SET enable_progress_bar = false")  # the CLI draws its own
+            quiet_progress(con)
             check_schema(con, path)
             zone = timezone or read_meta(con).timezone or default_timezone
             try:
@@ -118,6 +118,16 @@ def shop_meta(path: str | Path) -> ShopMeta:
         return read_meta(con)
     finally:
         con.close()
+
+
+def quiet_progress(con: duckdb.DuckDBPyConnection) -> None:
+    """Turn DuckDB's own progress bar off (the CLI draws its own).
+
+    Inside Jupyter DuckDB refuses to change the setting unless ipywidgets is
+    installed; it then has no bar to draw either, so that refusal is ignored.
+    """
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.execute("SET enable_progress_bar = false")
 
 
 def _connect(path: Path, *, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
@@ -303,7 +313,7 @@ def write_new_store(
             con = duckdb.connect(str(tmp))
             try:
                 con.execute("SET TimeZone = 'UTC'")
-                con.execute("SET enable_progress_bar = false")
+                quiet_progress(con)
                 build(con)
                 con.execute("CHECKPOINT")
             finally:
