@@ -153,9 +153,11 @@ oc AS (
 )
 SELECT f.order_key, oc.cat_key, f.customer_key, f.order_ts, f.status,
        f.has_promo, f.is_first_order, oc.gross, oc.line_discount,
+       -- the share in DOUBLE on both engines (Spark divides DECIMAL(38, 2)s at scale 6)
        CASE WHEN f.order_discount = 0 THEN 0
-            WHEN f.gross = 0 THEN f.order_discount * oc.n_lines / f.n_lines
-            ELSE f.order_discount * (oc.gross / f.gross) END AS order_discount,
+            WHEN f.gross = 0 THEN CAST(f.order_discount AS DOUBLE) * oc.n_lines / f.n_lines
+            ELSE CAST(f.order_discount AS DOUBLE)
+                 * (CAST(oc.gross AS DOUBLE) / CAST(f.gross AS DOUBLE)) END AS order_discount,
        oc.units
 FROM oc
 JOIN {order_facts} AS f ON f.order_id = oc.order_id

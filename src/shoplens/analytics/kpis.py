@@ -314,7 +314,7 @@ def _build_sql(by: str | None, dim: _Dimension | None, period: str) -> str:
         return f"round({col}::DOUBLE, 2) AS {col}"
 
     def ratio(num: str, den: str) -> str:
-        return f"{num}::DOUBLE / nullif({den}, 0)"
+        return f"{num}::DOUBLE / nullif({den}, 0)::DOUBLE"
 
     cols = [
         *(f"{c}::BIGINT AS {c}" for c in _COUNTS),
