@@ -83,7 +83,7 @@ def topics() -> dict[str, str]:
 
 def stream_env(bootstrap: str, topics: dict[str, str], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}
-    env["SHOPLENS_CONFIG"] = "/nonexistent/shoplens.toml"
+    env["SHOPLENS_CONFIG"] = os.devnull  # no settings file: an empty one
     env["SHOPLENS_KAFKA__BOOTSTRAP"] = bootstrap
     for k, v in topics.items():
         env[f"SHOPLENS_KAFKA__{k.upper()}"] = v
