@@ -44,7 +44,7 @@ lint: $(STAMP)
 browser-deps:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && apt-get install -y chromium fonts-dejavu-core fonts-liberation; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-dejavu-core fonts-liberation; \
 	else \
 		echo "browser-deps: /usr/bin/chromium is missing and this is not root: the browser" \
 		     "tests will be skipped (install: sudo apt-get install -y chromium" \
