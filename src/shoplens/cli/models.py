@@ -29,10 +29,6 @@ from shoplens.cli.core import (
     out,
 )
 from shoplens.errors import InvalidParameterError, ModelError
-from shoplens.models import customer as customer_view
-from shoplens.models.persistence import load_evaluation, load_models, save_training
-from shoplens.models.scores import ScoreSettings, score_customers
-from shoplens.models.training import train_models
 
 
 class Label(StrEnum):
@@ -86,6 +82,10 @@ def train_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit the models before the cutoff, evaluate them on the horizon after it, save them."""
+    # the model stack (scikit-learn, skops) is imported when a model command runs
+    from shoplens.models.persistence import save_training
+    from shoplens.models.training import train_models
+
     settings = _settings(store=store_path, timezone=timezone)
     if inactive_days < 1:
         raise InvalidParameterError(f"--inactive-days must be >= 1, got {inactive_days}")
@@ -166,6 +166,8 @@ def evaluate_cmd(
     store_path: StoreOpt = None, timezone: TzOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Print the stored evaluation of the last train: holdout metrics vs baselines."""
+    from shoplens.models.persistence import load_evaluation
+
     settings = _settings(store=store_path, timezone=timezone)
     with _open(settings, write=False) as con:
         ev = load_evaluation(con)
@@ -243,6 +245,10 @@ def score_cmd(
     as_csv: CsvOpt = False,
 ) -> None:
     """Score every customer (CLV, churn risk and reasons, next category); write customer_scores."""
+    from shoplens.models import customer as customer_view
+    from shoplens.models.persistence import load_models
+    from shoplens.models.scores import ScoreSettings, score_customers
+
     fmt = _format(as_json, as_csv)
     if not 1 <= clv_horizon_days <= 3650:
         raise InvalidParameterError(
@@ -331,6 +337,8 @@ def customer_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """One customer: orders, segments, every score and the churn reasons."""
+    from shoplens.models import customer as customer_view
+
     settings = _settings(store=store_path, timezone=timezone)
     with _open(settings, write=False, needs_orders="to show a customer") as con:
         view = customer_view.customer_view(con, customer_id)

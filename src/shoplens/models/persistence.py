@@ -27,12 +27,20 @@ from datetime import datetime
 from typing import Any
 
 import duckdb
-import skops.io as sio
 
 import shoplens
 from shoplens.errors import ModelError
 from shoplens.schema import CANONICAL
 from shoplens.store.results import RESULTS_TABLE
+
+
+def _skops() -> Any:
+    """skops.io, imported on first use: it takes ~1.4 s (scikit-learn included), which
+    every ``shoplens`` command would otherwise pay at start-up."""
+    import skops.io
+
+    return skops.io
+
 
 MODELS_TABLE = "shoplens_models"
 EVALUATION_TABLE = "model_evaluation"
@@ -123,7 +131,7 @@ def save_training(
     blobs = [
         (
             name,
-            sio.dumps(est),
+            _skops().dumps(est),
             json.dumps(
                 {
                     **meta,
@@ -184,6 +192,7 @@ def load_evaluation(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
 
 def safe_loads(blob: bytes, *, name: str) -> Any:
     """Load skops bytes whose types are all reviewed; ModelError otherwise."""
+    sio = _skops()
     untrusted = sio.get_untrusted_types(data=blob)
     unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
     if unknown:
