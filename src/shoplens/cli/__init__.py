@@ -1,15 +1,17 @@
 """The ``shoplens`` command line: parse options, call the library, render the result.
 
 Every command that reads a store takes ``--store`` (default: the ``store`` setting) and
-honours the shop's time zone (``--timezone`` or the ``timezone`` setting). User errors
+honours the shop's time zone (``--timezone``, else the zone the store records, else the
+``timezone`` setting). User errors
 (``ShoplensError``) print one line on stderr and exit with status 1; usage errors exit
 with status 2 (Typer's convention).
 
 ``core`` holds the Typer app, the shared options and helpers, and ``main``; ``analysis``
 the commands over a store (kpis, segments, cohorts, status); ``data`` the commands that
 fill or move one (generate, import, export, quality); ``models`` train, evaluate, score
-and customer. The commands are registered here,
-in the order ``shoplens --help`` lists them.
+and customer; ``report`` the report and the dashboard; ``stream`` the Kafka sub-commands;
+``engine`` the ``--source``/``--engine`` options. The commands are registered here, in
+the order ``shoplens --help`` lists them.
 """
 
 from __future__ import annotations

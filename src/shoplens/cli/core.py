@@ -30,7 +30,9 @@ from shoplens.errors import InvalidParameterError, ShoplensError
 
 app = typer.Typer(
     name="shoplens",
-    help="E-commerce customer analytics: simulate or import a shop, then KPIs, segments, cohorts.",
+    help="E-commerce customer analytics: simulate or import a shop, then KPIs, segments,"
+    " cohorts, lifetime value, churn and next-category models, a report, a dashboard and"
+    " a live stream.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
