@@ -170,6 +170,9 @@ def spark_session(
         SparkSession.builder.master(master)
         .appName("shoplens")
         .config("spark.sql.session.timeZone", "UTC")
+        # nothing is saved as a Spark table; keep Spark's empty warehouse folder out of
+        # the user's working directory
+        .config("spark.sql.warehouse.dir", str(Path(tempfile.gettempdir()) / "shoplens-spark"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", java_opts)

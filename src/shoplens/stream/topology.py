@@ -81,6 +81,12 @@ def _validator(kind: str, stats: ProcessStats) -> Any:
     return validate
 
 
+def state_dir(store: str | Path) -> Path:
+    """Quix's state folder for the processor of ``store``: ``.NAME.stream-state`` beside it."""
+    store = Path(store)
+    return store.with_name(f".{store.name}.stream-state")
+
+
 def build_app(
     settings: Settings,
     *,
@@ -112,6 +118,9 @@ def build_app(
         consumer_extra_config={**CONSUMER_CONFIG, **(consumer_config or {})},
         producer_extra_config={"log_level": 0},
         use_changelog_topics=False,
+        # no state stores are used (the store is the state), but Quix still makes its
+        # state folder: beside the store, hidden, not in the user's working directory
+        state_dir=state_dir(store),
         auto_create_topics=False,
         loglevel=logging.WARNING,
         broker_availability_timeout=broker_availability_timeout,
