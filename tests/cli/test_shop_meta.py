@@ -102,3 +102,28 @@ def test_import_records_the_currency_its_orders_are_in(
     )  # fmt: skip
     assert code == 0, err
     assert meta(path)[1] == "USD"
+
+
+def test_model_commands_and_report_use_the_stores_time_zone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a Paris shop, no --timezone anywhere: train, score and the report compute in the
+    # zone the store records (they used the settings' UTC before)
+    path = tmp_path / "paris.duckdb"
+    gen = ["generate", "--customers", "1500", "--days", "400", "--seed", "5"]
+    code, _, err = run(capsys, *gen, "--end", "2025-12-31", "--store", str(path),
+                       "--tz", "Europe/Paris", "--json")  # fmt: skip
+    assert code == 0, err
+    code, _, err = run(capsys, "train", "--store", str(path), "--json")
+    assert code == 0, err
+    code, _, err = run(capsys, "score", "--store", str(path), "--json")
+    assert code == 0, err
+    with duckdb.connect(str(path), read_only=True) as con:
+        (params,) = con.execute(
+            "SELECT params FROM shoplens_results WHERE name = 'customer_scores'"
+        ).fetchone() or ("{}",)
+    assert json.loads(params)["timezone"] == "Europe/Paris"
+    html = tmp_path / "report.html"
+    code, _, err = run(capsys, "report", "--store", str(path), "--out", str(html))
+    assert code == 0, err
+    assert "time zone Europe/Paris" in html.read_text(encoding="utf-8")

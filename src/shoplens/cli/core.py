@@ -97,6 +97,23 @@ def _settings(**overrides: Any) -> Settings:
         raise InvalidParameterError(f"invalid setting {where}: {msg}") from None
 
 
+def _shop_settings(store_path: Path | None, timezone: str | None, **overrides: Any) -> Settings:
+    """Settings whose time zone and currency are the shop's: ``--timezone`` if given, else
+    what the store records (:mod:`shoplens.store.meta`), else the settings'.
+
+    For commands that hand the zone on (report, dashboard, stream) rather than open the
+    store through :func:`_open`, which applies the same precedence to its connection.
+    """
+    settings = _settings(store=store_path, **overrides)
+    meta = store.shop_meta(settings.store)
+    return settings.model_copy(
+        update={
+            "timezone": timezone or meta.timezone or settings.timezone,
+            "currency": meta.currency or settings.currency,
+        }
+    )
+
+
 def _format(as_json: bool, as_csv: bool) -> Format:
     if as_json and as_csv:
         raise InvalidParameterError("choose one of --json and --csv")

@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ import pyarrow as pa
 import typer
 from rich.markup import escape
 
-from shoplens import output, store
+from shoplens import output
 from shoplens.cli.core import (
     CsvOpt,
     Format,
@@ -83,20 +83,18 @@ def train_cmd(
 ) -> None:
     """Fit the models before the cutoff, evaluate them on the horizon after it, save them."""
     # the model stack (scikit-learn, skops) is imported when a model command runs
-    from shoplens.models.persistence import save_training
-    from shoplens.models.training import train_models
+    from shoplens.models.run import train_and_save
 
     settings = _settings(store=store_path, timezone=timezone)
     if inactive_days < 1:
         raise InvalidParameterError(f"--inactive-days must be >= 1, got {inactive_days}")
     t0 = time.perf_counter()
     with (
-        _open(settings, write=True, needs_orders="to train models") as con,
+        _open(settings, write=True, needs_orders="to train models", timezone=timezone) as con,
         _steps(quiet=as_json) as step,
     ):
-        result = train_models(
+        result = train_and_save(
             con,
-            timezone=settings.timezone,
             cutoff=cutoff.date() if cutoff else None,
             horizon_days=horizon_days,
             seed=seed,
@@ -104,19 +102,6 @@ def train_cmd(
             inactive_days=inactive_days,
             refit=not no_refit,
             on_step=step,
-        )
-        step("saving")
-        save_training(
-            con,
-            trained_at=datetime.now(UTC),
-            evaluation=result.evaluation,
-            models=result.models,
-            params={
-                "cutoff": result.evaluation["cutoff"],
-                "horizon_days": horizon_days,
-                "seed": seed,
-                "label": label.value,
-            },
         )
     seconds = time.perf_counter() - t0
     if as_json:
@@ -246,8 +231,8 @@ def score_cmd(
 ) -> None:
     """Score every customer (CLV, churn risk and reasons, next category); write customer_scores."""
     from shoplens.models import customer as customer_view
-    from shoplens.models.persistence import load_models
-    from shoplens.models.scores import ScoreSettings, score_customers
+    from shoplens.models.run import score_and_save
+    from shoplens.models.scores import ScoreSettings
 
     fmt = _format(as_json, as_csv)
     if not 1 <= clv_horizon_days <= 3650:
@@ -264,29 +249,10 @@ def score_cmd(
         currency=settings.currency,
     )
     with (
-        _open(settings, write=True, needs_orders="to score customers") as con,
+        _open(settings, write=True, needs_orders="to score customers", timezone=timezone) as con,
         _steps(quiet=fmt is not Format.table) as step,
     ):
-        step("loading models")
-        models = load_models(con)
-        step("scoring")
-        table = score_customers(
-            con, models, timezone=settings.timezone, settings=opts, rules=settings.segments
-        )
-        step("saving")
-        trained_at = models["churn"][1].get("trained_at")
-        store.write_result(
-            con,
-            "customer_scores",
-            table,
-            {
-                "as_of": table.column("as_of")[0].as_py() if table.num_rows else None,
-                "clv_horizon_days": clv_horizon_days,
-                "annual_discount_rate": ms.annual_discount_rate,
-                "timezone": settings.timezone,
-                "model_trained_at": trained_at,
-            },
-        )
+        table = score_and_save(con, settings=opts, rules=settings.segments, on_step=step)
     if fmt is Format.json:
         out.print_json(
             output.json_document("score", {"clv_horizon_days": clv_horizon_days}, rows=table)
@@ -340,7 +306,7 @@ def customer_cmd(
     from shoplens.models import customer as customer_view
 
     settings = _settings(store=store_path, timezone=timezone)
-    with _open(settings, write=False, needs_orders="to show a customer") as con:
+    with _open(settings, write=False, needs_orders="to show a customer", timezone=timezone) as con:
         view = customer_view.customer_view(con, customer_id)
     if as_json:
         out.print_json(json.dumps({"shoplens": "customer", "version": 1, **view}, default=str))

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shoplens.cli.core import StoreOpt, TzOpt, _settings, err, out
+from shoplens.cli.core import StoreOpt, TzOpt, _shop_settings, err, out
 from shoplens.errors import InvalidParameterError, StoreError
 
 
@@ -37,7 +37,7 @@ def report_cmd(
     """Write a self-contained HTML report (works offline) with insights, charts and tables."""
     from shoplens.report import write_report
 
-    settings = _settings(store=store_path, timezone=timezone)
+    settings = _shop_settings(store_path, timezone)
     if out_path.is_dir():
         raise InvalidParameterError(f"--out {out_path} is a directory; name an .html file")
     if not out_path.parent.exists():
@@ -68,7 +68,7 @@ def dashboard_cmd(
     timezone: TzOpt = None,
 ) -> None:
     """Start the Streamlit dashboard on 127.0.0.1 (reads the store read-only, per query)."""
-    settings = _settings(store=store_path, timezone=timezone)
+    settings = _shop_settings(store_path, timezone)
     path = Path(settings.store)
     if not path.exists():
         raise StoreError(

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _settings, err, out
+from shoplens.cli.core import JsonOpt, StoreOpt, TzOpt, _shop_settings, err, out
 from shoplens.config import Settings
 from shoplens.errors import InvalidParameterError, StreamError
 
@@ -52,7 +52,7 @@ def _stream_settings(
     orders_topic: str | None = None,
     events_topic: str | None = None,
 ) -> Settings:
-    base = _settings(store=store, timezone=timezone)
+    base = _shop_settings(store, timezone)
     kafka = base.kafka.model_copy(
         update={
             k: v
