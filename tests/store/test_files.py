@@ -12,7 +12,7 @@ import pytest
 
 from shoplens.errors import StoreError
 from shoplens.store import create_tables, open_store, write_new_store
-from shoplens.store.files import remove_stale_temp_files
+from shoplens.store.files import check_duckdb_file, remove_stale_temp_files
 from tests.conftest import MakeStore
 
 
@@ -90,6 +90,19 @@ def test_truncated_store_is_damaged(make_store: MakeStore) -> None:
     with pytest.raises(StoreError, match=r"store .* is damaged \(the file is [\d,]+ bytes"):
         open_store(path)
     assert path.read_bytes() == data[: len(data) // 2]
+
+
+def test_short_file_with_a_pending_wal_is_left_to_duckdb(make_store: MakeStore) -> None:
+    # a writer killed mid-checkpoint leaves a short file and a WAL that DuckDB replays:
+    # the size check must not call that store damaged (seen with SIGKILLed processors)
+    path = make_store(orders=[{"order_id": "o1", "order_ts": "2025-01-01 10:00"}])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    Path(f"{path}.wal").write_bytes(b"")
+    check_duckdb_file(path)  # no StoreError from the size check
+    Path(f"{path}.wal").unlink()
+    with pytest.raises(StoreError, match="is damaged"):
+        check_duckdb_file(path)
 
 
 def retype(path: Path, table: str, column: str, sql_type: str) -> None:

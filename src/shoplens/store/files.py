@@ -56,7 +56,11 @@ def check_duckdb_file(path: Path) -> None:
             " to load a CSV or other export use 'shoplens import')"
         )
     expected = _expected_size(head)
-    if expected is not None and path.stat().st_size < expected:
+    # A WAL beside the file: a writer was killed mid-checkpoint, and DuckDB replays the
+    # WAL on open (a short file is then expected; real damage still shows as a
+    # checksum or short-read error, which damage_as_store_error reports).
+    wal_pending = Path(f"{path}.wal").exists()
+    if expected is not None and not wal_pending and path.stat().st_size < expected:
         raise damaged(path, f"the file is {path.stat().st_size:,} bytes, expected {expected:,}")
 
 
